@@ -1,0 +1,184 @@
+"""Gmail activity: each email at most once, its key recorded before it is sent."""
+
+import asyncio
+import base64
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from googleapiclient.errors import HttpError
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+
+from activities.email_templates import render
+from activities.google_services import GoogleServices
+from mentoring.db import session_factory
+from mentoring.settings import Settings
+from mentoring.tables import SentEmail
+from mentoring.tokens import mentor_token
+
+DATETIME_KEYS = ("start", "old_start", "payment_deadline", "decision_deadline")
+
+
+@dataclass
+class CalendarInvite:
+    uid: str
+    summary: str
+    description: str
+    start_time: datetime
+    end_time: datetime
+    location: str
+    organizer_email: str
+    attendee_emails: list[str]
+    sequence: int = 0
+
+
+@dataclass
+class SendEmailInput:
+    key: str
+    order_id: str
+    template: str
+    to_email: str
+    to_name: str
+    locale: str
+    timezone: str = "Asia/Jakarta"
+    context: dict[str, str] = field(default_factory=dict)
+    invite: CalendarInvite | None = None
+
+
+def _ics_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _ics_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def build_ics(invite: CalendarInvite) -> str:
+    lines = [
+        "BEGIN:VCALENDAR",
+        "PRODID:-//Nusademy//Mentoring Orders//EN",
+        "VERSION:2.0",
+        "METHOD:REQUEST",
+        "BEGIN:VEVENT",
+        f"UID:{invite.uid}",
+        f"SEQUENCE:{invite.sequence}",
+        f"DTSTAMP:{_ics_time(invite.start_time)}",
+        f"DTSTART:{_ics_time(invite.start_time)}",
+        f"DTEND:{_ics_time(invite.end_time)}",
+        f"SUMMARY:{_ics_text(invite.summary)}",
+        f"DESCRIPTION:{_ics_text(invite.description)}",
+        f"LOCATION:{_ics_text(invite.location)}",
+        f"ORGANIZER:mailto:{invite.organizer_email}",
+        *(f"ATTENDEE;RSVP=TRUE:mailto:{email}" for email in invite.attendee_emails),
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _local_time(value: str, timezone: str) -> str:
+    moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
+    return moment.strftime("%Y-%m-%d %H:%M %Z")
+
+
+class EmailActivities:
+    def __init__(self, engine: AsyncEngine, google: GoogleServices, settings: Settings) -> None:
+        self._sessions = session_factory(engine)
+        self._google = google
+        self._settings = settings
+
+    def _render_context(self, request: SendEmailInput) -> dict[str, str]:
+        context = dict(request.context)
+        for key in DATETIME_KEYS:
+            if context.get(key):
+                context[key] = _local_time(context[key], request.timezone)
+        if "mentor_id" in context:
+            token = mentor_token(
+                self._settings.mentor_token_secret, request.order_id, context["mentor_id"]
+            )
+            base = f"{self._settings.public_base_url}/v1/orders/{request.order_id}/decision"
+            context["approve_url"] = f"{base}?decision=approve&token={token}"
+            context["decline_url"] = f"{base}?decision=decline&token={token}"
+        return context
+
+    def _mime(self, request: SendEmailInput) -> EmailMessage:
+        subject, body = render(request.template, request.locale, self._render_context(request))
+        message = EmailMessage()
+        message["To"] = f"{request.to_name} <{request.to_email}>"
+        message["From"] = f"Nusademy <{self._settings.google_organizer_email}>"
+        message["Subject"] = subject
+        message["X-Idempotency-Key"] = request.key
+        message.set_content(body)
+        if request.invite is not None:
+            message.add_attachment(
+                build_ics(request.invite).encode(),
+                maintype="text",
+                subtype="calendar",
+                filename="invite.ics",
+                params={"method": "REQUEST"},
+            )
+        return message
+
+    def _send(self, message: EmailMessage) -> str:
+        raw = base64.urlsafe_b64encode(message.as_bytes()).decode()
+        sent = self._google.gmail().users().messages().send(userId="me", body={"raw": raw})
+        return str(sent.execute()["id"])
+
+    async def _claim(self, request: SendEmailInput) -> bool:
+        """True if this attempt may send; False if the email was sent (or may have been)."""
+        async with self._sessions() as session:
+            inserted = await session.execute(
+                insert(SentEmail)
+                .values(
+                    key=request.key,
+                    order_id=uuid.UUID(request.order_id),
+                    template=request.template,
+                    recipient=request.to_email,
+                    status="sending",
+                )
+                .on_conflict_do_nothing()
+                .returning(SentEmail.key)
+            )
+            if inserted.first() is not None:
+                await session.commit()
+                return True
+            status = await session.scalar(
+                select(SentEmail.status).where(SentEmail.key == request.key).with_for_update()
+            )
+            if status != "failed":
+                return False
+            await session.execute(
+                update(SentEmail).where(SentEmail.key == request.key).values(status="sending")
+            )
+            await session.commit()
+            return True
+
+    async def _mark(self, key: str, status: str, message_id: str | None = None) -> None:
+        async with self._sessions() as session:
+            sent_at = datetime.now(UTC) if status == "sent" else None
+            await session.execute(
+                update(SentEmail)
+                .where(SentEmail.key == key)
+                .values(status=status, message_id=message_id, sent_at=sent_at)
+            )
+            await session.commit()
+
+    @activity.defn
+    async def send_email(self, request: SendEmailInput) -> bool:
+        """Send through Gmail; returns False when the key shows it was already sent."""
+        if not await self._claim(request):
+            return False
+        message = self._mime(request)
+        try:
+            message_id = await asyncio.to_thread(self._send, message)
+        except (HttpError, ConnectionRefusedError):
+            # Gmail refused or could not be reached, so nothing went out: a retry may send it.
+            await self._mark(request.key, "failed")
+            raise
+        await self._mark(request.key, "sent", message_id)
+        return True

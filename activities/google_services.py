@@ -1,0 +1,58 @@
+"""Google API clients (Calendar v3, Gmail v1) from google-api-python-client.
+
+`GOOGLE_API_URL` points them at the emulator in dev and tests; unset, they talk to Google.
+httplib2 is not thread-safe, so each worker thread builds its own clients.
+"""
+
+import threading
+from typing import Any
+
+import google_auth_httplib2
+import httplib2
+from google.oauth2 import service_account
+from googleapiclient.discovery import build
+
+from mentoring.settings import Settings
+
+SCOPES = [
+    "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/gmail.send",
+]
+HTTP_TIMEOUT_S = 30
+
+
+class GoogleServices:
+    def __init__(self, settings: Settings) -> None:
+        if settings.google_credentials_file is None:
+            raise RuntimeError("GOOGLE_CREDENTIALS_FILE must name a service-account key file")
+        self._credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            str(settings.google_credentials_file),
+            scopes=SCOPES,
+            subject=settings.google_organizer_email,
+        )
+        self._api_url = settings.google_api_url.rstrip("/")
+        self._local = threading.local()
+
+    def _build(self, name: str, version: str, service_path: str) -> Any:
+        http = google_auth_httplib2.AuthorizedHttp(
+            self._credentials, http=httplib2.Http(timeout=HTTP_TIMEOUT_S)
+        )
+        options = {"api_endpoint": f"{self._api_url}/{service_path}"} if self._api_url else None
+        return build(
+            name,
+            version,
+            http=http,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options=options,
+        )
+
+    def calendar(self) -> Any:
+        if not hasattr(self._local, "calendar"):
+            self._local.calendar = self._build("calendar", "v3", "calendar/v3/")
+        return self._local.calendar
+
+    def gmail(self) -> Any:
+        if not hasattr(self._local, "gmail"):
+            self._local.gmail = self._build("gmail", "v1", "")
+        return self._local.gmail

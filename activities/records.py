@@ -1,0 +1,125 @@
+"""Read-model activities: the workflow's transitions written to Postgres, idempotently."""
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from asyncpg.exceptions import ExclusionViolationError
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from mentoring.db import session_factory
+from mentoring.domain import OrderInput, OrderState, TransitionRecord
+from mentoring.tables import Order, OrderEvent
+
+SLOT_UNAVAILABLE = "SlotUnavailable"
+
+
+@dataclass
+class CreateOrderRecordInput:
+    order: OrderInput
+    state: OrderState
+
+
+def _state_columns(state: OrderState) -> dict[str, Any]:
+    columns = dataclasses.asdict(state)
+    columns["status"] = str(state.status)
+    columns["payment_status"] = str(state.payment_status)
+    columns["refund_status"] = str(state.refund_status)
+    return columns
+
+
+def _is_exclusion_violation(error: IntegrityError) -> bool:
+    cause = getattr(error.orig, "__cause__", None)
+    return isinstance(cause, ExclusionViolationError) or "orders_no_double_booking" in str(error)
+
+
+def _slot_unavailable(error: IntegrityError) -> ApplicationError:
+    return ApplicationError(
+        "the mentor already has an active order overlapping this time",
+        type=SLOT_UNAVAILABLE,
+        non_retryable=True,
+    )
+
+
+class RecordActivities:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = session_factory(engine)
+
+    @activity.defn
+    async def create_order_record(self, request: CreateOrderRecordInput) -> None:
+        """Insert the order, holding the mentor's time; the database refuses an overlap."""
+        order = request.order
+        values = {
+            "id": uuid.UUID(order.order_id),
+            "mentor_id": uuid.UUID(order.mentor.id),
+            "mentee_name": order.mentee.name,
+            "mentee_email": order.mentee.email,
+            "mentee_locale": order.mentee.locale,
+            "topic": order.topic,
+            "notes": order.notes,
+            "duration_minutes": order.duration_minutes,
+            "amount": order.amount,
+            "currency": order.currency,
+            "idempotency_key": order.idempotency_key,
+            "request_hash": order.request_hash,
+            "version": 1,
+            "created_at": order.created_at,
+            "updated_at": order.created_at,
+            **_state_columns(request.state),
+        }
+        event = {
+            "order_id": uuid.UUID(order.order_id),
+            "seq": 1,
+            "at": order.created_at,
+            "event": "created",
+            "from_status": None,
+            "to_status": str(request.state.status),
+            "data": {"amount": order.amount, "start_time": order.start_time.isoformat()},
+        }
+        async with self._sessions() as session:
+            try:
+                await session.execute(insert(Order).values(**values).on_conflict_do_nothing())
+                await session.execute(insert(OrderEvent).values(**event).on_conflict_do_nothing())
+                await session.commit()
+            except IntegrityError as error:
+                if _is_exclusion_violation(error):
+                    raise _slot_unavailable(error) from error
+                raise
+
+    @activity.defn
+    async def record_transition(self, record: TransitionRecord) -> None:
+        """Write the workflow's state and append the timeline row; a retry changes nothing."""
+        order_id = uuid.UUID(record.order_id)
+        async with self._sessions() as session:
+            try:
+                await session.execute(
+                    update(Order)
+                    .where(Order.id == order_id, Order.version < record.seq)
+                    .values(
+                        version=record.seq, updated_at=record.at, **_state_columns(record.state)
+                    )
+                )
+                await session.execute(
+                    insert(OrderEvent)
+                    .values(
+                        order_id=order_id,
+                        seq=record.seq,
+                        at=record.at,
+                        event=record.event,
+                        from_status=record.from_status,
+                        to_status=record.to_status,
+                        data=record.data,
+                    )
+                    .on_conflict_do_nothing()
+                )
+                await session.commit()
+            except IntegrityError as error:
+                if _is_exclusion_violation(error):
+                    raise _slot_unavailable(error) from error
+                raise

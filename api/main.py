@@ -1,0 +1,56 @@
+"""The FastAPI app: routers, error handlers, one Temporal client and one engine for its lifetime."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from prometheus_client import make_asgi_app
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from api.errors import install_error_handlers
+from api.routers import health, mentors, orders, webhooks
+from api.webhook_relay import run_relay
+from mentoring.db import create_engine, session_factory
+from mentoring.settings import Settings, get_settings
+from mentoring.temporal import connect_temporal
+
+
+def create_app(
+    settings: Settings | None = None,
+    temporal: Client | None = None,
+    engine: AsyncEngine | None = None,
+) -> FastAPI:
+    """`temporal` and `engine` may be given (tests); otherwise they come from the settings."""
+    app_settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or create_engine(app_settings.database_url)
+        app.state.sessions = session_factory(app.state.engine)
+        app.state.temporal = temporal or await connect_temporal(app_settings)
+        relay = asyncio.create_task(run_relay(app.state.temporal, app.state.sessions))
+        try:
+            yield
+        finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+            if own_engine:
+                await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Mentoring order engine",
+        version="1.0.0",
+        description="Orders of paid 1:1 mentoring sessions: Xendit invoice, mentor approval, "
+        "Google Calendar event with a Meet room.",
+        lifespan=lifespan,
+    )
+    app.state.settings = app_settings
+    install_error_handlers(app)
+    for router in (health.router, mentors.router, orders.router, webhooks.router):
+        app.include_router(router)
+    app.mount("/metrics", make_asgi_app())
+    return app

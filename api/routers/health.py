@@ -1,0 +1,32 @@
+"""Liveness and readiness."""
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import SessionDep, TemporalDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(session: SessionDep, temporal: TemporalDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        await session.execute(text("SELECT 1"))
+        checks["postgres"] = "ok"
+    except Exception as error:
+        checks["postgres"] = f"unavailable: {type(error).__name__}"
+    try:
+        await temporal.service_client.check_health()
+        checks["temporal"] = "ok"
+    except Exception as error:
+        checks["temporal"] = f"unavailable: {type(error).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    body = {"status": "ready" if ready else "not_ready", **checks}
+    return JSONResponse(body, status_code=200 if ready else 503)

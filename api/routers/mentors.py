@@ -1,0 +1,39 @@
+"""Mentors: created by admin, read by the frontend."""
+
+import uuid
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import AdminCaller, FrontendCaller, SessionDep
+from api.errors import ApiError
+from api.schemas import MentorCreate, MentorOut
+from mentoring.tables import Mentor
+
+router = APIRouter(prefix="/v1/mentors", tags=["mentors"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_mentor(body: MentorCreate, _: AdminCaller, session: SessionDep) -> MentorOut:
+    mentor = Mentor(id=uuid.uuid4(), **body.model_dump(mode="json"))
+    session.add(mentor)
+    try:
+        await session.commit()
+    except IntegrityError as error:
+        raise ApiError(409, "mentor_exists", "a mentor with this email already exists") from error
+    return MentorOut.of(mentor)
+
+
+@router.get("")
+async def list_mentors(_: FrontendCaller, session: SessionDep) -> list[MentorOut]:
+    mentors = await session.scalars(select(Mentor).order_by(Mentor.created_at))
+    return [MentorOut.of(mentor) for mentor in mentors]
+
+
+@router.get("/{mentor_id}")
+async def get_mentor(mentor_id: uuid.UUID, _: FrontendCaller, session: SessionDep) -> MentorOut:
+    mentor = await session.get(Mentor, mentor_id)
+    if mentor is None:
+        raise ApiError(404, "mentor_not_found", "no mentor with this id")
+    return MentorOut.of(mentor)

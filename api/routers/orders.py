@@ -1,0 +1,158 @@
+"""Orders: created by the frontend, decided by the mentor, read by all three."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, status
+from sqlalchemy import func, select
+
+from api.deps import Caller, FrontendCaller, OrderActor, SessionDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.metrics import ORDERS_CREATED
+from api.ordering import (
+    build_order_input,
+    load_order,
+    load_timeline,
+    order_id_for,
+    send_request,
+    start_order,
+    validate_order_request,
+)
+from api.schemas import CancelIn, DecisionIn, OrderCreate, OrderOut, OrderPage, RescheduleIn
+from mentoring.domain import Actor, CancelInput, MentorDecisionInput, RescheduleInput
+from mentoring.tables import Mentor, Order
+from workflows.order import MentoringOrderWorkflow
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+]
+
+
+async def _order_out(session: SessionDep, order_id: uuid.UUID) -> OrderOut:
+    order = await load_order(session, order_id)
+    if order is None:
+        raise ApiError(404, "order_not_found", "no order with this id")
+    return OrderOut.of(order, await load_timeline(session, order_id))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_order(
+    body: OrderCreate,
+    caller: FrontendCaller,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut:
+    now = datetime.now(UTC)
+    order_id = order_id_for(idempotency_key)
+    mentor = await session.get(Mentor, body.mentor_id)
+    if mentor is None:
+        raise ApiError(422, "unknown_mentor", "no mentor with this mentor_id")
+    order_input = build_order_input(order_id, body, mentor, settings, idempotency_key, now)
+    existing = await load_order(session, order_id)
+    if existing is not None:
+        if existing.request_hash != order_input.request_hash:
+            raise ApiError(
+                409,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different order",
+            )
+        return await _order_out(session, order_id)
+    validate_order_request(body, settings, now)
+    await start_order(temporal, settings, order_input)
+    ORDERS_CREATED.inc()
+    return await _order_out(session, order_id)
+
+
+@router.get("")
+async def list_orders(
+    _: FrontendCaller,
+    session: SessionDep,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    mentor_id: uuid.UUID | None = None,
+    mentee_email: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> OrderPage:
+    query = select(Order)
+    if status_ is not None:
+        query = query.where(Order.status == status_)
+    if mentor_id is not None:
+        query = query.where(Order.mentor_id == mentor_id)
+    if mentee_email is not None:
+        query = query.where(Order.mentee_email == mentee_email)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Order.created_at.desc()).limit(limit).offset(offset)
+    )
+    return OrderPage(
+        items=[OrderOut.of(order) for order in rows], total=total or 0, limit=limit, offset=offset
+    )
+
+
+@router.get("/{order_id}")
+async def get_order(order_id: uuid.UUID, _: OrderActor, session: SessionDep) -> OrderOut:
+    return await _order_out(session, order_id)
+
+
+async def _require_order(session: SessionDep, order_id: uuid.UUID) -> None:
+    if await load_order(session, order_id) is None:
+        raise ApiError(404, "order_not_found", "no order with this id")
+
+
+def _actor(caller: Caller, claimed: Actor | None) -> Actor:
+    """Admin keys act as admin and mentor links as the mentor; the frontend says for whom."""
+    if caller.role == "admin":
+        return "admin"
+    if caller.role == "mentor":
+        return "mentor"
+    return claimed or "mentee"
+
+
+@router.post("/{order_id}/decision")
+async def decide(
+    order_id: uuid.UUID,
+    body: DecisionIn,
+    caller: OrderActor,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> OrderOut:
+    await _require_order(session, order_id)
+    actor: Actor = "admin" if caller.role == "admin" else "mentor"
+    decision = MentorDecisionInput(decision=body.decision, reason=body.reason, actor=actor)
+    await send_request(temporal, order_id, MentoringOrderWorkflow.mentor_decision, decision)
+    return await _order_out(session, order_id)
+
+
+@router.post("/{order_id}/cancel")
+async def cancel(
+    order_id: uuid.UUID,
+    body: CancelIn,
+    caller: OrderActor,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> OrderOut:
+    await _require_order(session, order_id)
+    request = CancelInput(by=_actor(caller, body.by), reason=body.reason)
+    await send_request(temporal, order_id, MentoringOrderWorkflow.cancel, request)
+    return await _order_out(session, order_id)
+
+
+@router.post("/{order_id}/reschedule")
+async def reschedule(
+    order_id: uuid.UUID,
+    body: RescheduleIn,
+    caller: OrderActor,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> OrderOut:
+    await _require_order(session, order_id)
+    request = RescheduleInput(
+        start_time=body.start_time.astimezone(UTC), by=_actor(caller, body.by)
+    )
+    await send_request(temporal, order_id, MentoringOrderWorkflow.reschedule, request)
+    return await _order_out(session, order_id)

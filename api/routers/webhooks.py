@@ -1,0 +1,70 @@
+"""Xendit's invoice callback: authenticate, store, acknowledge, forward."""
+
+import hmac
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
+from api.webhook_relay import forward, mark_forwarded
+from mentoring.tables import WebhookEvent
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+log = logging.getLogger(__name__)
+
+
+class InvoiceCallback(BaseModel):
+    """The fields we rely on; the whole payload is stored as it came."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    external_id: str
+    status: str
+
+
+class WebhookAck(BaseModel):
+    received: bool
+    event_id: int
+
+
+@router.post("/xendit/invoice")
+async def xendit_invoice_callback(
+    request: Request,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    x_callback_token: Annotated[str | None, Header()] = None,
+) -> WebhookAck:
+    expected = settings.xendit_callback_token.encode()
+    if not (
+        expected and x_callback_token and hmac.compare_digest(expected, x_callback_token.encode())
+    ):
+        WEBHOOKS_REJECTED.inc()
+        raise ApiError(401, "invalid_callback_token", "the x-callback-token header is not valid")
+    try:
+        payload: Any = await request.json()
+        callback = InvoiceCallback.model_validate(payload)
+    except ValueError as error:
+        details = error.errors() if isinstance(error, ValidationError) else None
+        raise ApiError(422, "invalid_callback", "not an invoice callback", details) from error
+    event = WebhookEvent(
+        provider="xendit",
+        event_type=callback.status.upper(),
+        invoice_id=callback.id,
+        external_id=callback.external_id,
+        payload=payload,
+    )
+    session.add(event)
+    await session.commit()
+    WEBHOOKS_RECEIVED.labels(event.event_type).inc()
+    try:
+        note = await forward(temporal, event)
+        await mark_forwarded(session, event.id, note)
+    except Exception:
+        log.warning("callback %s stored; the relay will forward it", event.id, exc_info=True)
+    return WebhookAck(received=True, event_id=event.id)

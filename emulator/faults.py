@@ -1,0 +1,110 @@
+"""Injected outages and a call counter per emulated operation.
+
+A fault makes the next `times` calls of one operation wait `delay_seconds` and then, if it has
+a `status`, answer that status in the provider's error shape instead of doing anything.
+`calendar.conference` is special: it is not a call but the Meet room creation of the next
+`times` event inserts, which then ends in conference status "failure".
+"""
+
+import asyncio
+from collections import Counter, deque
+from dataclasses import asdict, dataclass
+from typing import Literal, Self, get_args
+
+from pydantic import BaseModel, Field, model_validator
+
+from emulator.errors import ProviderError, google_error, xendit_error
+
+Operation = Literal[
+    "xendit.invoices.create",
+    "xendit.invoices.get",
+    "xendit.invoices.list",
+    "xendit.invoices.expire",
+    "xendit.refunds.create",
+    "xendit.refunds.get",
+    "calendar.events.insert",
+    "calendar.events.get",
+    "calendar.events.patch",
+    "calendar.events.delete",
+    "calendar.conference",
+    "gmail.messages.send",
+]
+OPERATIONS: tuple[str, ...] = get_args(Operation)
+CONFERENCE = "calendar.conference"
+
+
+class FaultSpec(BaseModel):
+    """The body of `POST /sandbox/faults`."""
+
+    operation: Operation
+    status: int | None = Field(default=None, ge=400, le=599)
+    delay_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
+    times: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Self:
+        if self.operation != CONFERENCE and self.status is None and self.delay_seconds == 0:
+            raise ValueError("a fault needs a status, a delay_seconds, or both")
+        return self
+
+
+@dataclass
+class Fault:
+    operation: str
+    status: int | None
+    delay_seconds: float
+    times: int
+
+
+def fault_error(operation: str, status: int) -> ProviderError:
+    message = f"injected fault for {operation}"
+    if operation.startswith("xendit."):
+        return xendit_error(status, message=message)
+    reason = "backendError" if status >= 500 else None
+    return google_error(status, reason=reason, message=message)
+
+
+class FaultBoard:
+    def __init__(self) -> None:
+        self._pending: dict[str, deque[Fault]] = {}
+        self._calls: Counter[str] = Counter()
+
+    def add(self, spec: FaultSpec) -> Fault:
+        fault = Fault(spec.operation, spec.status, spec.delay_seconds, spec.times)
+        self._pending.setdefault(spec.operation, deque()).append(fault)
+        return fault
+
+    def clear(self) -> None:
+        self._pending.clear()
+
+    def reset(self) -> None:
+        self.clear()
+        self._calls.clear()
+
+    def pending(self) -> list[dict[str, object]]:
+        return [asdict(fault) for queue in self._pending.values() for fault in queue]
+
+    def calls(self) -> dict[str, int]:
+        return {operation: self._calls[operation] for operation in OPERATIONS}
+
+    def take(self, operation: str) -> Fault | None:
+        """Count one call of `operation` and use up one time of its first pending fault."""
+        self._calls[operation] += 1
+        queue = self._pending.get(operation)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.times -= 1
+        if fault.times <= 0:
+            queue.popleft()
+        return fault
+
+    async def enter(self, operation: str) -> None:
+        """Called first by every emulated operation: counts it and plays its fault, if any."""
+        fault = self.take(operation)
+        if fault is None:
+            return
+        if fault.delay_seconds > 0:
+            await asyncio.sleep(fault.delay_seconds)
+        if fault.status is not None:
+            raise fault_error(operation, fault.status)

@@ -1,0 +1,132 @@
+"""Google Calendar v3 events: insert, get, patch, delete (paths under `/calendar/v3/`)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from emulator.calendar_events import (
+    Json,
+    as_pending,
+    cancelled_event,
+    check_event_id,
+    check_times,
+    conference_request,
+    new_event,
+    patched_event,
+    resolved_conference,
+)
+from emulator.clock import utcnow
+from emulator.deps import StateDep
+from emulator.errors import google_error
+from emulator.faults import CONFERENCE
+from emulator.ids import calendar_event_id
+from emulator.oauth import CALENDAR_SCOPES, authorize
+from emulator.state import EmulatorState, EventRecord, IssuedToken
+
+router = APIRouter(prefix="/calendar/v3", tags=["google-calendar"])
+ConferenceVersion = Annotated[int, Query(alias="conferenceDataVersion", ge=0, le=1)]
+
+
+async def _enter(request: Request, state: EmulatorState, operation: str) -> IssuedToken:
+    token = authorize(request, state, CALENDAR_SCOPES)
+    await state.faults.enter(operation)
+    return token
+
+
+def _calendar(calendar_id: str, token: IssuedToken) -> str:
+    return token.principal if calendar_id == "primary" else calendar_id
+
+
+async def _json_object(request: Request) -> Json:
+    try:
+        body: Any = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise google_error(400, "parseError", "Parse Error")
+    return body
+
+
+def _record(state: EmulatorState, calendar: str, event_id: str) -> EventRecord:
+    record = state.events.get((calendar, event_id))
+    if record is None:
+        raise google_error(404, "notFound", "Not Found")
+    return record
+
+
+def _conference(
+    state: EmulatorState, body: Json, version: int, current_request_id: str | None = None
+) -> tuple[Json, str | None] | None:
+    """The Meet outcome a write asks for: only with conferenceDataVersion=1 and a new
+    createRequest. A pending `calendar.conference` fault makes it fail."""
+    if version != 1:
+        return None
+    request = conference_request(body.get("conferenceData"))
+    if request is None or request["requestId"] == current_request_id:
+        return None
+    failing = state.faults.take(CONFERENCE) is not None
+    return resolved_conference(request, "failure" if failing else "success")
+
+
+@router.post("/calendars/{calendar_id}/events")
+async def insert_event(
+    calendar_id: str, request: Request, state: StateDep, version: ConferenceVersion = 0
+) -> Json:
+    token = await _enter(request, state, "calendar.events.insert")
+    body = await _json_object(request)
+    event_id = str(body.get("id") or calendar_event_id())
+    check_event_id(event_id)
+    calendar = _calendar(calendar_id, token)
+    if (calendar, event_id) in state.events:
+        raise google_error(409, "duplicate", "The requested identifier already exists.")
+    check_times(body)
+    conference = _conference(state, body, version)
+    event = new_event(
+        body,
+        event_id=event_id,
+        calendar_email=calendar,
+        principal=token.principal,
+        now=utcnow(),
+        conference=conference,
+    )
+    state.events[(calendar, event_id)] = EventRecord(calendar, event)
+    return as_pending(event) if conference else event
+
+
+@router.get("/calendars/{calendar_id}/events/{event_id}")
+async def get_event(calendar_id: str, event_id: str, request: Request, state: StateDep) -> Json:
+    """A deleted event is still there, with status "cancelled", as in Google."""
+    token = await _enter(request, state, "calendar.events.get")
+    return _record(state, _calendar(calendar_id, token), event_id).event
+
+
+@router.patch("/calendars/{calendar_id}/events/{event_id}")
+async def patch_event(
+    calendar_id: str,
+    event_id: str,
+    request: Request,
+    state: StateDep,
+    version: ConferenceVersion = 0,
+) -> Json:
+    token = await _enter(request, state, "calendar.events.patch")
+    body = await _json_object(request)
+    record = _record(state, _calendar(calendar_id, token), event_id)
+    current = record.event.get("conferenceData", {}).get("createRequest", {}).get("requestId")
+    conference = _conference(state, body, version, current)
+    record.event = patched_event(
+        record.event, body, calendar_email=record.calendar_id, now=utcnow(), conference=conference
+    )
+    return as_pending(record.event) if conference else record.event
+
+
+@router.delete("/calendars/{calendar_id}/events/{event_id}", status_code=204)
+async def delete_event(
+    calendar_id: str, event_id: str, request: Request, state: StateDep
+) -> Response:
+    """The event becomes "cancelled"; deleting it again is 410, as in Google."""
+    token = await _enter(request, state, "calendar.events.delete")
+    record = _record(state, _calendar(calendar_id, token), event_id)
+    if record.event["status"] == "cancelled":
+        raise google_error(410, "deleted", "Resource has been deleted")
+    record.event = cancelled_event(record.event, utcnow())
+    return Response(status_code=204)

@@ -1,0 +1,355 @@
+"""Xendit's request bodies and the JSON it answers and calls back with, as pure functions.
+
+Amounts are floats, as xendit-python's models declare them (`amount: float`), so what the
+SDK parses and what a test compares to the JSON agree.
+"""
+
+import re
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from emulator.clock import iso_millis
+from emulator.errors import xendit_error
+from emulator.ids import payment_id, refund_id, virtual_account_number, xendit_object_id
+
+Json = dict[str, Any]
+
+CURRENCIES = ("IDR", "PHP", "THB", "VND", "MYR", "USD")
+DEFAULT_INVOICE_DURATION_S = 86_400.0
+MAX_INVOICE_DURATION_S = 31_536_000.0
+MERCHANT_PICTURE_URL = "https://du8nwjtfkinx.cloudfront.net/xendit.png"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+PaymentMethod = Literal[
+    "BANK_TRANSFER",
+    "CREDIT_CARD",
+    "EWALLET",
+    "QR_CODE",
+    "RETAIL_OUTLET",
+    "DIRECT_DEBIT",
+    "PAYLATER",
+]
+# What Xendit refunds through its API; bank transfers and retail outlets it does not.
+REFUNDABLE_METHODS = frozenset({"CREDIT_CARD", "EWALLET", "QR_CODE", "DIRECT_DEBIT", "PAYLATER"})
+
+# Channels offered for IDR invoices, by the model list they belong to.
+IDR_BANKS = ("BCA", "BNI", "BRI", "MANDIRI", "PERMATA")
+IDR_RETAIL_OUTLETS = ("ALFAMART", "INDOMARET")
+IDR_EWALLETS = ("OVO", "DANA", "SHOPEEPAY", "LINKAJA")
+IDR_QR_CODES = ("QRIS",)
+IDR_DIRECT_DEBITS = ("DD_BRI", "DD_MANDIRI")
+IDR_PAYLATERS = ("KREDIVO", "AKULAKU")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class InvoiceItemBody(_Body):
+    name: str = Field(min_length=1)
+    price: float = Field(ge=0)
+    quantity: float = Field(ge=1)
+    reference_id: str | None = None
+    url: str | None = None
+    category: str | None = None
+
+
+class InvoiceFeeBody(_Body):
+    type: str
+    value: float
+
+
+class CreateInvoiceBody(_Body):
+    external_id: str = Field(min_length=1, max_length=1000)
+    amount: float = Field(ge=1)
+    payer_email: str | None = None
+    description: str | None = Field(default=None, max_length=1000)
+    invoice_duration: float = Field(
+        default=DEFAULT_INVOICE_DURATION_S, ge=1, le=MAX_INVOICE_DURATION_S
+    )
+    currency: str = "IDR"
+    should_send_email: bool = False
+    should_exclude_credit_card: bool = False
+    customer: dict[str, Any] | None = None
+    customer_notification_preference: dict[str, Any] | None = None
+    items: list[InvoiceItemBody] | None = None
+    fees: list[InvoiceFeeBody] | None = None
+    payment_methods: list[str] | None = None
+    success_redirect_url: str | None = None
+    failure_redirect_url: str | None = None
+    locale: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("amount", "invoice_duration", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        return value
+
+
+class CreateRefundBody(_Body):
+    invoice_id: str | None = None
+    payment_request_id: str | None = None
+    reference_id: str | None = None
+    amount: float | None = Field(default=None, gt=0)
+    currency: str | None = None
+    reason: Literal["FRAUDULENT", "DUPLICATE", "REQUESTED_BY_CUSTOMER", "CANCELLATION", "OTHERS"]
+    metadata: dict[str, Any] | None = None
+
+
+def _validation_message(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f'"{where}" {first["msg"].lower()}'
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_body(model: type[M], body: Any) -> M:
+    """Validate a request body, answering as Xendit does when it is wrong."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise xendit_error(400, "API_VALIDATION_ERROR", _validation_message(error)) from error
+
+
+def _channels(request: CreateInvoiceBody, merchant_name: str) -> Json:
+    """The available_* lists: every IDR channel, narrowed to `payment_methods` if given."""
+    if request.currency != "IDR":
+        return {
+            key: []
+            for key in (
+                "available_banks",
+                "available_retail_outlets",
+                "available_ewallets",
+                "available_qr_codes",
+                "available_direct_debits",
+                "available_paylaters",
+            )
+        }
+    wanted = set(request.payment_methods or ())
+
+    def offered(codes: tuple[str, ...]) -> list[str]:
+        return [code for code in codes if not wanted or code in wanted]
+
+    return {
+        "available_banks": [
+            {
+                "bank_code": code,
+                "collection_type": "POOL",
+                "bank_account_number": virtual_account_number(),
+                "transfer_amount": request.amount,
+                "bank_branch": "Virtual Account",
+                "account_holder_name": merchant_name.upper(),
+                "identity_amount": 0,
+            }
+            for code in offered(IDR_BANKS)
+        ],
+        "available_retail_outlets": [
+            {
+                "retail_outlet_name": code,
+                "payment_code": f"TEST{virtual_account_number()[:8]}",
+                "transfer_amount": request.amount,
+                "merchant_name": merchant_name,
+            }
+            for code in offered(IDR_RETAIL_OUTLETS)
+        ],
+        "available_ewallets": [{"ewallet_type": code} for code in offered(IDR_EWALLETS)],
+        "available_qr_codes": [{"qr_code_type": code} for code in offered(IDR_QR_CODES)],
+        "available_direct_debits": [
+            {"direct_debit_type": code} for code in offered(IDR_DIRECT_DEBITS)
+        ],
+        "available_paylaters": [{"paylater_type": code} for code in offered(IDR_PAYLATERS)],
+    }
+
+
+def new_invoice(
+    request: CreateInvoiceBody,
+    *,
+    user_id: str,
+    merchant_name: str,
+    public_url: str,
+    now: datetime,
+) -> Json:
+    """An invoice as `POST /v2/invoices` answers it."""
+    if request.currency not in CURRENCIES:
+        raise xendit_error(400, "UNSUPPORTED_CURRENCY", f"{request.currency} is not supported")
+    if request.payer_email is not None and not EMAIL.match(request.payer_email):
+        raise xendit_error(400, "EMAIL_FORMAT_ERROR", '"payer_email" must be a valid email')
+    invoice_id = xendit_object_id()
+    created = iso_millis(now)
+    invoice: Json = {
+        "id": invoice_id,
+        "external_id": request.external_id,
+        "user_id": user_id,
+        "status": "PENDING",
+        "merchant_name": merchant_name,
+        "merchant_profile_picture_url": MERCHANT_PICTURE_URL,
+        "amount": request.amount,
+        "payer_email": request.payer_email,
+        "description": request.description,
+        "expiry_date": iso_millis(now + timedelta(seconds=request.invoice_duration)),
+        "invoice_url": f"{public_url}/checkout/{invoice_id}",
+        **_channels(request, merchant_name),
+        "should_exclude_credit_card": request.should_exclude_credit_card,
+        "should_send_email": request.should_send_email,
+        "created": created,
+        "updated": created,
+        "currency": request.currency,
+    }
+    optional: Json = {
+        "items": [item.model_dump(exclude_none=True) for item in request.items or []] or None,
+        "fees": [fee.model_dump() for fee in request.fees or []] or None,
+        "customer": request.customer,
+        "customer_notification_preference": request.customer_notification_preference,
+        "success_redirect_url": request.success_redirect_url,
+        "failure_redirect_url": request.failure_redirect_url,
+        "locale": request.locale,
+        "metadata": request.metadata,
+    }
+    invoice.update({key: value for key, value in optional.items() if value is not None})
+    return {key: value for key, value in invoice.items() if value is not None}
+
+
+def payment_fields(
+    invoice: Json,
+    *,
+    method: str,
+    channel: str,
+    paid_amount: float,
+    paid_at: datetime,
+) -> Json:
+    """What a payment adds to the invoice, as a get after payment shows it."""
+    fields: Json = {
+        "payment_method": method,
+        "paid_amount": paid_amount,
+        "paid_at": iso_millis(paid_at),
+        "payment_channel": channel,
+        "payment_id": payment_id(),
+        "payment_method_id": f"pm-{xendit_object_id()}",
+    }
+    if method == "BANK_TRANSFER":
+        accounts = {b["bank_code"]: b["bank_account_number"] for b in invoice["available_banks"]}
+        fields["bank_code"] = channel
+        fields["payment_destination"] = accounts.get(channel) or virtual_account_number()
+    elif method == "RETAIL_OUTLET":
+        codes = {
+            o["retail_outlet_name"]: o["payment_code"] for o in invoice["available_retail_outlets"]
+        }
+        fields["retail_outlet_name"] = channel
+        fields["payment_destination"] = codes.get(channel) or virtual_account_number()
+    elif method == "EWALLET":
+        fields["ewallet_type"] = channel
+    return fields
+
+
+_CALLBACK_BASE = ("id", "external_id", "user_id")
+_PAID_CALLBACK_FIELDS = (
+    "payment_method",
+    "status",
+    "merchant_name",
+    "amount",
+    "paid_amount",
+    "bank_code",
+    "paid_at",
+    "payer_email",
+    "description",
+)
+_PAID_CALLBACK_TAIL = (
+    "updated",
+    "created",
+    "currency",
+    "payment_channel",
+    "payment_destination",
+    "ewallet_type",
+    "retail_outlet_name",
+    "payment_id",
+    "payment_method_id",
+    "items",
+    "fees",
+    "success_redirect_url",
+    "failure_redirect_url",
+    "metadata",
+)
+
+
+def paid_callback(invoice: Json, paid_currency: str) -> Json:
+    """The PAID invoice callback, in the order Xendit writes its fields."""
+    payload: Json = {key: invoice[key] for key in _CALLBACK_BASE}
+    payload["is_high"] = False
+    payload.update({key: invoice[key] for key in _PAID_CALLBACK_FIELDS if key in invoice})
+    payload["adjusted_received_amount"] = invoice["paid_amount"]
+    payload["fees_paid_amount"] = 0.0
+    payload.update({key: invoice[key] for key in _PAID_CALLBACK_TAIL if key in invoice})
+    payload["currency"] = paid_currency
+    return payload
+
+
+def expired_callback(invoice: Json) -> Json:
+    """The EXPIRED invoice callback."""
+    keys = (
+        *_CALLBACK_BASE,
+        "status",
+        "merchant_name",
+        "amount",
+        "payer_email",
+        "description",
+        "updated",
+        "created",
+        "currency",
+    )
+    return {key: invoice[key] for key in keys if key in invoice}
+
+
+def new_refund(
+    request: CreateRefundBody,
+    invoice: Json,
+    *,
+    amount: float,
+    now: datetime,
+) -> Json:
+    """A refund as `POST /refunds` answers it; the emulator settles refunds at once."""
+    stamp = iso_millis(now)
+    return {
+        "id": refund_id(),
+        "payment_request_id": request.payment_request_id or invoice.get("payment_id"),
+        "invoice_id": invoice["id"],
+        "amount": amount,
+        "payment_method_type": invoice.get("payment_method"),
+        "channel_code": invoice.get("payment_channel"),
+        "country": "ID",
+        "currency": request.currency or invoice["currency"],
+        "reference_id": request.reference_id,
+        "status": "SUCCEEDED",
+        "reason": request.reason,
+        "failure_code": None,
+        "refund_fee_amount": 0.0,
+        "created": stamp,
+        "updated": stamp,
+        "metadata": request.metadata,
+    }
+
+
+def check_refundable(invoice: Json, already_refunded: float, amount: float) -> None:
+    """Refuse, as Xendit does, a refund of an unpaid invoice, of a channel Xendit cannot refund
+    through the API, or of more than what is left of the payment."""
+    if invoice["status"] not in ("PAID", "SETTLED"):
+        raise xendit_error(
+            400, "INELIGIBLE_TRANSACTION", f"the invoice is {invoice['status']}, not PAID"
+        )
+    if invoice.get("payment_method") not in REFUNDABLE_METHODS:
+        raise xendit_error(
+            400,
+            "REFUND_NOT_SUPPORTED",
+            f"payments by {invoice.get('payment_method')} cannot be refunded through the API",
+        )
+    if already_refunded + amount > float(invoice["paid_amount"]) + 1e-9:
+        raise xendit_error(
+            400,
+            "MAXIMUM_REFUND_AMOUNT_REACHED",
+            "the refund amount exceeds the amount paid less earlier refunds",
+        )

@@ -1,0 +1,1 @@
+"""Shared by the API, the worker, the workflows and the activities: settings, types, tables."""

@@ -1,0 +1,29 @@
+"""Async engine and sessions, and running the Alembic migrations."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    return create_async_engine(database_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def migrate_to_head(database_url: str) -> None:
+    """Blocking: call it from a thread when an event loop runs (env.py runs its own loop)."""
+    command.upgrade(alembic_config(database_url), "head")

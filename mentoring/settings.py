@@ -1,0 +1,67 @@
+"""One settings object, read from the environment (and a `.env` file if present)."""
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Infrastructure. Empty means: `mentoring dev` starts an embedded one.
+    database_url: str = ""
+    temporal_address: str = ""
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "mentoring-orders"
+
+    # Xendit. Empty API URL means: the real Xendit.
+    xendit_api_url: str = "https://api.xendit.co"
+    xendit_secret_key: str = ""
+    xendit_callback_token: str = ""
+
+    # Google. Empty API URL means: Google itself.
+    google_api_url: str = ""
+    google_credentials_file: Path | None = None
+    google_organizer_email: str = "sessions@nusademy.example"
+    google_calendar_id: str = "primary"
+
+    # Who may call the API.
+    admin_api_key: str = ""
+    frontend_api_key: str = ""
+    mentor_token_secret: str = ""
+    mentor_token_ttl: timedelta = timedelta(days=3)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # Deadlines of the design (ISO 8601 durations or seconds in the environment).
+    payment_window: timedelta = timedelta(minutes=60)
+    payment_cutoff_before_start: timedelta = timedelta(hours=2)
+    decision_window: timedelta = timedelta(hours=24)
+    decision_cutoff_before_start: timedelta = timedelta(hours=1)
+    mentee_cancellation_cutoff: timedelta = timedelta(hours=24)
+    reminder_offsets: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(hours=24), timedelta(hours=1)]
+    )
+    late_payment_grace: timedelta = timedelta(days=7)
+    minimum_lead_time: timedelta = timedelta(hours=3)
+    invoice_wait_timeout: timedelta = timedelta(seconds=20)
+
+    # What an order may be.
+    allowed_durations_minutes: list[int] = Field(default_factory=lambda: [30, 45, 60, 90, 120])
+    currency: str = "IDR"
+    merchant_name: str = "Nusademy"
+
+    # `mentoring dev`: where it keeps its data and which ports it opens.
+    data_dir: Path = Path(".mentoring")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    sandbox_port: int = 8081
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

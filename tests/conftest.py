@@ -1,0 +1,125 @@
+"""Session fixtures: a real Temporal dev server, a fresh Postgres database, the emulator, the
+worker and the API, all on loopback."""
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from temporalio.testing import TimeSkipper, TimeSkippingConfig, WorkflowEnvironment
+
+from api.main import create_app
+from emulator.app import create_app as create_emulator_app
+from emulator.config import EmulatorConfig
+from emulator.credentials import write_service_account_file
+from mentoring.db import create_engine, migrate_to_head
+from mentoring.devstack import (
+    TIME_SKIPPING_FLAG,
+    create_throwaway_database,
+    drop_database,
+    start_embedded_postgres,
+    temporal_cli_path,
+)
+from mentoring.serving import BackgroundServer
+from mentoring.settings import Settings
+from tests.support import Stack, free_port
+from worker import create_worker
+
+_exit_status = 0
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        pgdata = tmp_path_factory.mktemp("postgres")
+        server_url = await asyncio.to_thread(start_embedded_postgres, pgdata)
+    url = await create_throwaway_database(server_url)
+    await asyncio.to_thread(migrate_to_head, url)
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli_path(), dev_server_extra_args=TIME_SKIPPING_FLAG
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    database_url: str, temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    api_port, sandbox_port = free_port(), free_port()
+    api_url, sandbox_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
+    credentials = write_service_account_file(
+        tmp_path_factory.mktemp("google") / "service-account.json",
+        token_uri=f"{sandbox_url}/oauth2/token",
+    )
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        temporal_address=temporal_env.client.service_client.config.target_host,
+        temporal_task_queue="mentoring-orders-test",
+        xendit_api_url=sandbox_url,
+        xendit_secret_key="xnd_development_test",
+        xendit_callback_token="test-callback-token",
+        google_api_url=sandbox_url,
+        google_credentials_file=credentials,
+        admin_api_key="test-admin-key",
+        frontend_api_key="test-frontend-key",
+        mentor_token_secret="test-mentor-secret",
+        public_base_url=api_url,
+    )
+    engine = create_engine(database_url)
+    client = temporal_env.client
+    api = await BackgroundServer(create_app(settings, client, engine), port=api_port).start()
+    sandbox = await BackgroundServer(
+        create_emulator_app(
+            EmulatorConfig(
+                public_url=sandbox_url,
+                callback_url=f"{api_url}/v1/webhooks/xendit/invoice",
+                callback_token=settings.xendit_callback_token,
+            )
+        ),
+        port=sandbox_port,
+    ).start()
+    worker = create_worker(client, settings, engine)
+    worker_task = asyncio.create_task(worker.run())
+    async with (
+        httpx.AsyncClient(base_url=api_url, timeout=60) as api_http,
+        httpx.AsyncClient(base_url=sandbox_url, timeout=60) as sandbox_http,
+    ):
+        yield Stack(
+            settings=settings,
+            client=client,
+            skipper=TimeSkipper(client, config=TimeSkippingConfig(enabled=False)),
+            engine=engine,
+            api=api_http,
+            sandbox=sandbox_http,
+        )
+    await worker.shutdown()
+    await worker_task
+    await api.stop()
+    await sandbox.stop()
+    await engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Python can crash at exit after temporalio's runtime ran (sdk-python issue 300), turning
+    a green run red: leave with pytest's own status once its report is printed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)
+
+

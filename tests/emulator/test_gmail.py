@@ -1,0 +1,111 @@
+"""Sending mail through googleapiclient's Gmail client; the sandbox shows what was sent."""
+
+import base64
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+from googleapiclient.errors import HttpError
+
+from tests.emulator.conftest import ORGANIZER
+
+ICS = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\n"
+    "BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def _message() -> EmailMessage:
+    message = EmailMessage()
+    message["To"] = "Budi Santoso <budi@example.com>"
+    message["Cc"] = "ayu@example.com"
+    message["From"] = f"Nusademy <{ORGANIZER}>"
+    message["Subject"] = "Your session is confirmed"
+    message["X-Idempotency-Key"] = "order-1/confirmed/mentee"
+    message.set_content("See you on Thursday.\nhttps://meet.google.com/abc-defg-hij")
+    message.add_alternative("<p>See you on <b>Thursday</b>.</p>", subtype="html")
+    message.add_attachment(
+        ICS.encode(),
+        maintype="text",
+        subtype="calendar",
+        filename="invite.ics",
+        params={"method": "REQUEST"},
+    )
+    return message
+
+
+def _raw(message: EmailMessage) -> str:
+    return base64.urlsafe_b64encode(message.as_bytes()).decode()
+
+
+def test_send_stores_the_parsed_message(gmail: Any, sandbox: httpx.Client) -> None:
+    sent = gmail.users().messages().send(userId="me", body={"raw": _raw(_message())}).execute()
+
+    assert sent["labelIds"] == ["SENT"] and sent["threadId"] == sent["id"]
+    assert len(sent["id"]) == 16
+    [mail] = sandbox.get("/sandbox/mail").json()
+    assert mail["id"] == sent["id"]
+    assert mail["to"] == ["budi@example.com"] and mail["cc"] == ["ayu@example.com"]
+    assert mail["from"] == ORGANIZER and mail["user_id"] == "me"
+    assert mail["subject"] == "Your session is confirmed"
+    assert "https://meet.google.com/abc-defg-hij" in mail["body"]
+    assert mail["html"] == "<p>See you on <b>Thursday</b>.</p>\n"
+    assert mail["headers"]["X-Idempotency-Key"] == "order-1/confirmed/mentee"
+    assert mail["sent_at"].endswith("Z")
+    [attachment] = mail["attachments"]
+    assert attachment["filename"] == "invite.ics"
+    assert attachment["content_type"] == "text/calendar"
+    assert attachment["params"]["method"] == "REQUEST"
+    assert attachment["text"] == ICS
+    assert base64.b64decode(attachment["content_base64"]) == ICS.encode()
+
+
+def test_plain_message_without_padding(gmail: Any, sandbox: httpx.Client) -> None:
+    message = EmailMessage()
+    message["To"] = "budi@example.com"
+    message["Subject"] = "Pembayaran diterima"
+    message.set_content("Terima kasih, Budi.")
+    raw = _raw(message).rstrip("=")
+
+    gmail.users().messages().send(userId=ORGANIZER, body={"raw": raw}).execute()
+
+    [mail] = sandbox.get("/sandbox/mail").json()
+    assert mail["body"] == "Terima kasih, Budi.\n" and mail["html"] is None
+    assert mail["attachments"] == []
+    assert mail["from"] == ORGANIZER  # no From header: Gmail uses the sender's address
+
+
+def test_message_without_recipient_is_400(gmail: Any, sandbox: httpx.Client) -> None:
+    message = EmailMessage()
+    message["Subject"] = "nobody"
+    message.set_content("x")
+
+    with pytest.raises(HttpError) as caught:
+        gmail.users().messages().send(userId="me", body={"raw": _raw(message)}).execute()
+
+    assert caught.value.resp.status == 400
+    assert sandbox.get("/sandbox/mail").json() == []
+
+
+def test_sending_as_another_user_is_403(gmail: Any) -> None:
+    with pytest.raises(HttpError) as caught:
+        gmail.users().messages().send(
+            userId="x@example.com", body={"raw": _raw(_message())}
+        ).execute()
+
+    assert caught.value.resp.status == 403
+
+
+def test_long_subject_is_unfolded(gmail: Any, sandbox: httpx.Client) -> None:
+    subject = "Selesaikan pembayaran sesi mentoring: Career switch into data engineering"
+    message = EmailMessage()
+    message["To"] = "budi@example.com"
+    message["Subject"] = subject
+    message.set_content("x")
+    assert b"Subject:\n " in message.as_bytes()  # Python folds it right after the colon
+
+    gmail.users().messages().send(userId="me", body={"raw": _raw(message)}).execute()
+
+    [mail] = sandbox.get("/sandbox/mail").json()
+    assert mail["subject"] == mail["headers"]["Subject"] == subject

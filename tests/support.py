@@ -1,0 +1,133 @@
+"""Helpers the tests share: waiting on a condition, request bodies, the stack's handles."""
+
+import asyncio
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.testing import TimeSkipper
+
+from mentoring.settings import Settings
+
+T = TypeVar("T")
+
+WAIT_BOUND_S = 60.0
+POLL_INTERVAL_S = 0.05
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T | None]], what: str, bound_s: float = WAIT_BOUND_S
+) -> T:
+    """Poll `probe` until it returns something truthy; fail after a generous bound."""
+    async with asyncio.timeout(bound_s):
+        while True:
+            value = await probe()
+            if value:
+                return value
+            await asyncio.sleep(POLL_INTERVAL_S)
+    raise AssertionError(f"timed out waiting for {what}")  # pragma: no cover
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    client: Client
+    skipper: TimeSkipper
+    engine: AsyncEngine
+    api: httpx.AsyncClient
+    sandbox: httpx.AsyncClient
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.settings.admin_api_key}"}
+
+    @property
+    def frontend(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.settings.frontend_api_key}"}
+
+    async def create_mentor(self, **overrides: Any) -> dict[str, Any]:
+        body = {
+            "name": "Ayu Lestari",
+            "email": f"mentor-{uuid.uuid4().hex[:10]}@example.com",
+            "timezone": "Asia/Jakarta",
+            "hourly_rate": 300_000,
+            **overrides,
+        }
+        response = await self.api.post("/v1/mentors", json=body, headers=self.admin)
+        assert response.status_code == 201, response.text
+        mentor: dict[str, Any] = response.json()
+        return mentor
+
+    async def create_order(
+        self, mentor_id: str, idempotency_key: str | None = None, **overrides: Any
+    ) -> httpx.Response:
+        headers = dict(self.frontend)
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        return await self.api.post(
+            "/v1/orders", json=order_body(mentor_id, **overrides), headers=headers
+        )
+
+    async def get_order(self, order_id: str) -> dict[str, Any]:
+        response = await self.api.get(f"/v1/orders/{order_id}", headers=self.frontend)
+        assert response.status_code == 200, response.text
+        order: dict[str, Any] = response.json()
+        return order
+
+    async def wait_for_status(self, order_id: str, status: str) -> dict[str, Any]:
+        async def probe() -> dict[str, Any] | None:
+            order = await self.get_order(order_id)
+            return order if order["status"] == status else None
+
+        return await wait_until(probe, f"order {order_id} to be {status}")
+
+    async def decide(self, order_id: str, decision: str, reason: str | None = None) -> httpx.Response:
+        return await self.api.post(
+            f"/v1/orders/{order_id}/decision",
+            json={"decision": decision, "reason": reason},
+            headers=self.frontend,
+        )
+
+    async def pay(self, invoice_id: str, **body: Any) -> dict[str, Any]:
+        response = await self.sandbox.post(f"/sandbox/invoices/{invoice_id}/pay", json=body or None)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def mail_to(self, email: str) -> list[dict[str, Any]]:
+        response = await self.sandbox.get("/sandbox/mail")
+        return [m for m in response.json() if email in str(m["to"])]
+
+    async def events_for(self, event_id: str) -> list[dict[str, Any]]:
+        response = await self.sandbox.get("/sandbox/calendar/events")
+        return [e for e in response.json() if e["id"] == event_id]
+
+
+def session_start(days_ahead: int = 5, hour: int = 10) -> datetime:
+    day = datetime.now(UTC).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=days_ahead)
+
+
+def order_body(mentor_id: str, **overrides: Any) -> dict[str, Any]:
+    start = overrides.pop("start_time", session_start())
+    body = {
+        "mentor_id": mentor_id,
+        "mentee": {"name": "Budi Santoso", "email": f"mentee-{uuid.uuid4().hex[:10]}@example.com"},
+        "topic": "Career switch into data engineering",
+        "start_time": start.isoformat() if isinstance(start, datetime) else start,
+        "duration_minutes": 60,
+        **overrides,
+    }
+    return body

@@ -1,0 +1,65 @@
+"""The Temporal worker: runs MentoringOrderWorkflow and its activities.
+
+`python worker.py` runs it against the services named by the environment (production);
+`mentoring dev` and the tests build the same worker with `create_worker`.
+"""
+
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.calendar import CalendarActivities
+from activities.email import EmailActivities
+from activities.google_services import GoogleServices
+from activities.payments import XenditActivities
+from activities.records import RecordActivities
+from mentoring.db import create_engine
+from mentoring.settings import Settings, get_settings
+from mentoring.temporal import connect_temporal
+from workflows.order import MentoringOrderWorkflow
+
+
+def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Worker:
+    google = GoogleServices(settings)
+    records = RecordActivities(engine)
+    payments = XenditActivities(settings)
+    calendar = CalendarActivities(google)
+    email = EmailActivities(engine, google, settings)
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[MentoringOrderWorkflow],
+        activities=[
+            records.create_order_record,
+            records.record_transition,
+            payments.create_invoice,
+            payments.expire_invoice,
+            payments.refund_payment,
+            calendar.book_session,
+            calendar.cancel_session,
+            calendar.move_session,
+            email.send_email,
+        ],
+        max_concurrent_activities=50,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    client = await connect_temporal(settings)
+    try:
+        await create_worker(client, settings, engine).run()
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(run_worker(get_settings()))
+
+
+if __name__ == "__main__":
+    main()
