@@ -84,7 +84,11 @@ class RecordActivities:
         }
         async with self._sessions() as session:
             try:
-                await session.execute(insert(Order).values(**values).on_conflict_do_nothing())
+                # Only a retry's own row may be skipped: an overlap must raise, and a bare
+                # ON CONFLICT DO NOTHING would swallow the exclusion violation too.
+                await session.execute(
+                    insert(Order).values(**values).on_conflict_do_nothing(index_elements=["id"])
+                )
                 await session.execute(insert(OrderEvent).values(**event).on_conflict_do_nothing())
                 await session.commit()
             except IntegrityError as error:

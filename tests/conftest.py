@@ -62,7 +62,7 @@ async def stack(
         token_uri=f"{sandbox_url}/oauth2/token",
     )
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=database_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
         temporal_task_queue="mentoring-orders-test",
@@ -121,5 +121,3 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_exit_status)
-
-

@@ -93,7 +93,9 @@ class Stack:
 
         return await wait_until(probe, f"order {order_id} to be {status}")
 
-    async def decide(self, order_id: str, decision: str, reason: str | None = None) -> httpx.Response:
+    async def decide(
+        self, order_id: str, decision: str, reason: str | None = None
+    ) -> httpx.Response:
         return await self.api.post(
             f"/v1/orders/{order_id}/decision",
             json={"decision": decision, "reason": reason},
@@ -109,6 +111,22 @@ class Stack:
     async def mail_to(self, email: str) -> list[dict[str, Any]]:
         response = await self.sandbox.get("/sandbox/mail")
         return [m for m in response.json() if email in str(m["to"])]
+
+    async def wait_for_mail(
+        self, email: str, subject_has: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        """The emails to `email` once one has arrived whose subject holds one of `subject_has`."""
+
+        async def probe() -> list[dict[str, Any]] | None:
+            mail = await self.mail_to(email)
+            wanted = [
+                m
+                for m in mail
+                if not subject_has or any(w in m["subject"].lower() for w in subject_has)
+            ]
+            return mail if wanted else None
+
+        return await wait_until(probe, f"an email to {email} about {subject_has or 'anything'}")
 
     async def events_for(self, event_id: str) -> list[dict[str, Any]]:
         response = await self.sandbox.get("/sandbox/calendar/events")

@@ -41,9 +41,7 @@ async def test_overlapping_slot_is_refused(stack: Stack) -> None:
     mentor = await stack.create_mentor()
     start = session_start(days_ahead=6)
     first = await stack.create_order(mentor["id"], start_time=start)
-    overlapping = await stack.create_order(
-        mentor["id"], start_time=start + timedelta(minutes=30)
-    )
+    overlapping = await stack.create_order(mentor["id"], start_time=start + timedelta(minutes=30))
     adjacent = await stack.create_order(mentor["id"], start_time=start + timedelta(hours=1))
 
     assert first.status_code == 201, first.text
@@ -86,7 +84,9 @@ async def test_bad_orders_get_clear_errors(stack: Stack) -> None:
     assert response.json()["error"]["details"][0]["loc"][-1] == "start_time"
 
     garbage = await stack.api.post(
-        "/v1/orders", content=b"{not json", headers={**stack.frontend, "content-type": "application/json"}
+        "/v1/orders",
+        content=b"{not json",
+        headers={**stack.frontend, "content-type": "application/json"},
     )
     assert garbage.status_code == 422
     assert garbage.json()["error"]["code"] == "validation_error"
@@ -115,9 +115,7 @@ async def test_mentor_decides_with_the_link_from_the_email(stack: Stack) -> None
     mentor = await stack.create_mentor()
     first = (await stack.create_order(mentor["id"], start_time=session_start(8))).json()
     second = (await stack.create_order(mentor["id"], start_time=session_start(9))).json()
-    request_mail = [
-        m for m in await stack.mail_to(mentor["email"]) if first["id"] in m["body"]
-    ]
+    request_mail = [m for m in await stack.mail_to(mentor["email"]) if first["id"] in m["body"]]
     link = next(line for line in request_mail[0]["body"].splitlines() if "decision=decline" in line)
     token = link.split("token=")[1].strip()
 
