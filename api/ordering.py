@@ -22,6 +22,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from api.errors import ApiError
 from api.schemas import OrderCreate
 from mentoring.domain import (
+    REFUSAL_RECORDED,
     CancelInput,
     InvoiceReadyInput,
     MentorDecisionInput,
@@ -69,7 +70,9 @@ async def load_order(session: AsyncSession, order_id: uuid.UUID) -> Order | None
 
 async def load_timeline(session: AsyncSession, order_id: uuid.UUID) -> list[OrderEvent]:
     rows = await session.scalars(
-        select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.seq)
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order_id)
+        .order_by(OrderEvent.at, OrderEvent.id)
     )
     return list(rows)
 
@@ -167,20 +170,51 @@ async def start_order(client: Client, settings: Settings, order: OrderInput) -> 
         ) from error
 
 
+REQUEST_NAMES: dict[type, str] = {
+    MentorDecisionInput: "decision",
+    CancelInput: "cancel",
+    RescheduleInput: "reschedule",
+}
+
+
+async def record_refusal(
+    session: AsyncSession, order: Order, request: str, actor: str, code: str, message: str
+) -> None:
+    """A request the workflow's validator refused joins the timeline (it has no history)."""
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            seq=None,
+            at=datetime.now(UTC),
+            event="request_refused",
+            from_status=order.status,
+            to_status=order.status,
+            data={"request": request, "by": actor, "type": code, "message": message},
+        )
+    )
+    await session.commit()
+
+
 async def send_request(
     client: Client,
-    order_id: uuid.UUID,
+    session: AsyncSession,
+    order: Order,
     update: "UpdateMethodMultiParam[[MentoringOrderWorkflow, Any], str]",
     body: MentorDecisionInput | CancelInput | RescheduleInput,
 ) -> None:
     """Send an update to the order's workflow; a refusal becomes a 409 with its reason."""
-    handle = client.get_workflow_handle(workflow_id_for(str(order_id)))
+    handle = client.get_workflow_handle(workflow_id_for(str(order.id)))
     try:
         await handle.execute_update(update, body)
     except WorkflowUpdateFailedError as error:
         cause = _cause(error)
         code = cause.type if cause is not None and cause.type else "not_allowed"
-        raise ApiError(409, code, cause.message if cause else str(error)) from error
+        message = cause.message if cause else str(error)
+        if cause is None or REFUSAL_RECORDED not in cause.details:
+            actor = body.actor if isinstance(body, MentorDecisionInput) else body.by
+            request = REQUEST_NAMES[type(body)]
+            await record_refusal(session, order, request, actor, code, message)
+        raise ApiError(409, code, message) from error
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise ApiError(409, "order_closed", "the order has ended") from error

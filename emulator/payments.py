@@ -36,6 +36,10 @@ class Payment(BaseModel):
     payment_channel: str | None = Field(default=None, min_length=1)
     paid_amount: float | None = Field(default=None, gt=0)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
+    after_expiry: bool = Field(
+        default=False,
+        description="a transfer that cleared after the invoice expired: EXPIRED may become PAID",
+    )
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,9 @@ async def _deliver(
 
 
 async def pay(config: EmulatorConfig, record: InvoiceRecord, payment: Payment) -> Outcome:
-    """PENDING -> PAID, then the PAID callback."""
-    _require_pending(record)
+    """PENDING (or, for a late transfer, EXPIRED) -> PAID, then the PAID callback."""
+    if not (payment.after_expiry and record.status == "EXPIRED"):
+        _require_pending(record)
     now = utcnow()
     invoice = record.invoice
     invoice.update(

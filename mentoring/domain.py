@@ -57,6 +57,11 @@ class RefundStatus(StrEnum):
 Decision = Literal["approve", "decline"]
 
 
+# Detail of a refusal the workflow already wrote to the timeline (one its handler, not its
+# validator, made): the API must not record it a second time.
+REFUSAL_RECORDED = "recorded"
+
+
 def workflow_id_for(order_id: str) -> str:
     return f"order-{order_id}"
 

@@ -87,7 +87,9 @@ class OrderEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
+    # The workflow's transition number; None for a request its validator refused (the API
+    # records those, since a refused update never reaches the workflow's history).
+    seq: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     event: Mapped[str] = mapped_column(String(64))
     from_status: Mapped[str | None] = mapped_column(String(32))

@@ -128,6 +128,19 @@ class Stack:
 
         return await wait_until(probe, f"an email to {email} about {subject_has or 'anything'}")
 
+    async def templates_sent(self, email: str) -> list[str]:
+        """The template of each email sent to `email`, from its idempotency key, oldest first."""
+        return [m["headers"]["X-Idempotency-Key"].split(":")[1] for m in await self.mail_to(email)]
+
+    async def wait_for_template(self, email: str, template: str, count: int = 1) -> list[str]:
+        """The templates sent to `email` once `template` was sent there `count` times."""
+
+        async def probe() -> list[str] | None:
+            sent = await self.templates_sent(email)
+            return sent if sent.count(template) >= count else None
+
+        return await wait_until(probe, f"{count} {template} email(s) to {email}")
+
     async def events_for(self, event_id: str) -> list[dict[str, Any]]:
         response = await self.sandbox.get("/sandbox/calendar/events")
         return [e for e in response.json() if e["id"] == event_id]

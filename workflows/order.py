@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import SLOT_UNAVAILABLE, CreateOrderRecordInput, RecordActivities
     from mentoring.domain import (
         ACTIVE_STATUSES,
+        REFUSAL_RECORDED,
         TERMINAL_STATUSES,
         CancelInput,
         InvoiceReadyInput,
@@ -335,7 +336,9 @@ class MentoringOrderWorkflow:
         if refusal is not None:
             # Checked again here: the state may have moved since the validator ran.
             await self._transition("request_refused", data={"type": str(refusal.type)})
-            self._request_results[request.number] = refusal
+            self._request_results[request.number] = ApplicationError(
+                refusal.message, REFUSAL_RECORDED, type=refusal.type
+            )
             return
         if isinstance(body, MentorDecisionInput):
             await self._on_decision(body)

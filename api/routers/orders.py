@@ -99,17 +99,22 @@ async def get_order(order_id: uuid.UUID, _: OrderActor, session: SessionDep) -> 
     return await _order_out(session, order_id)
 
 
-async def _require_order(session: SessionDep, order_id: uuid.UUID) -> None:
-    if await load_order(session, order_id) is None:
+async def _require_order(session: SessionDep, order_id: uuid.UUID) -> Order:
+    order = await load_order(session, order_id)
+    if order is None:
         raise ApiError(404, "order_not_found", "no order with this id")
+    return order
 
 
 def _actor(caller: Caller, claimed: Actor | None) -> Actor:
-    """Admin keys act as admin and mentor links as the mentor; the frontend says for whom."""
+    """Admin keys act as admin and mentor links as the mentor; the frontend says for whom,
+    mentee or mentor, but never admin."""
     if caller.role == "admin":
         return "admin"
     if caller.role == "mentor":
         return "mentor"
+    if claimed == "admin":
+        raise ApiError(403, "forbidden", "only an admin key may act as admin")
     return claimed or "mentee"
 
 
@@ -121,10 +126,10 @@ async def decide(
     session: SessionDep,
     temporal: TemporalDep,
 ) -> OrderOut:
-    await _require_order(session, order_id)
+    order = await _require_order(session, order_id)
     actor: Actor = "admin" if caller.role == "admin" else "mentor"
     decision = MentorDecisionInput(decision=body.decision, reason=body.reason, actor=actor)
-    await send_request(temporal, order_id, MentoringOrderWorkflow.mentor_decision, decision)
+    await send_request(temporal, session, order, MentoringOrderWorkflow.mentor_decision, decision)
     return await _order_out(session, order_id)
 
 
@@ -136,9 +141,9 @@ async def cancel(
     session: SessionDep,
     temporal: TemporalDep,
 ) -> OrderOut:
-    await _require_order(session, order_id)
+    order = await _require_order(session, order_id)
     request = CancelInput(by=_actor(caller, body.by), reason=body.reason)
-    await send_request(temporal, order_id, MentoringOrderWorkflow.cancel, request)
+    await send_request(temporal, session, order, MentoringOrderWorkflow.cancel, request)
     return await _order_out(session, order_id)
 
 
@@ -150,9 +155,9 @@ async def reschedule(
     session: SessionDep,
     temporal: TemporalDep,
 ) -> OrderOut:
-    await _require_order(session, order_id)
+    order = await _require_order(session, order_id)
     request = RescheduleInput(
         start_time=body.start_time.astimezone(UTC), by=_actor(caller, body.by)
     )
-    await send_request(temporal, order_id, MentoringOrderWorkflow.reschedule, request)
+    await send_request(temporal, session, order, MentoringOrderWorkflow.reschedule, request)
     return await _order_out(session, order_id)

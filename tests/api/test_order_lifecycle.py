@@ -53,6 +53,7 @@ async def test_pay_then_approve_books_the_session(stack: Stack) -> None:
     assert len(events) == 1
     attendees = {a["email"] for a in events[0]["attendees"]}
     assert attendees == {mentor["email"], order["mentee"]["email"]}
+    await stack.wait_for_template(mentor["email"], "confirmed")
     invites = [m for m in await stack.mail_to(mentor["email"]) if m["attachments"]]
     assert invites and invites[0]["attachments"][0]["filename"].endswith(".ics")
 
@@ -145,6 +146,8 @@ async def test_same_paid_callback_three_times_has_one_effect(stack: Stack) -> No
     final = await wait_until(duplicates_recorded, "the duplicate callbacks to be recorded")
     assert [e["event"] for e in final["timeline"]].count("payment_received") == 1
     assert len(await stack.events_for(confirmed["session"]["calendar_event_id"])) == 1
+    await stack.wait_for_template(order["mentee"]["email"], "confirmed")
+    await stack.wait_for_template(mentor["email"], "confirmed")
     subjects = [m["subject"] for m in await stack.mail_to(order["mentee"]["email"])]
     assert len(subjects) == len(set(subjects)), subjects
     mentor_subjects = [m["subject"] for m in await stack.mail_to(mentor["email"])]
