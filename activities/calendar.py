@@ -1,7 +1,6 @@
 """Google Calendar activities: the session's event with its Meet room, idempotent by event id."""
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -113,9 +112,19 @@ class CalendarActivities:
             ).execute()
             return existing
 
-    def _book(self, request: BookSessionInput) -> BookedSession:
-        event = self._insert_or_get(request)
-        events = self._google.calendar().events()
+    def _get(self, request: BookSessionInput) -> dict[str, Any]:
+        event: dict[str, Any] = (
+            self._google.calendar()
+            .events()
+            .get(calendarId=request.calendar_id, eventId=request.event_id)
+            .execute()
+        )
+        return event
+
+    async def _book(self, request: BookSessionInput) -> BookedSession:
+        # The Google calls block, so they run in threads; the heartbeats and the waits stay on
+        # the event loop (an async activity may only heartbeat from there).
+        event = await asyncio.to_thread(self._insert_or_get, request)
         for _ in range(MEET_READY_POLLS):
             status, link = _conference_state(event)
             if status == "success" and link:
@@ -125,15 +134,15 @@ class CalendarActivities:
                     "Google could not create the Meet room", type="MeetFailed", non_retryable=True
                 )
             activity.heartbeat(status)
-            time.sleep(MEET_POLL_INTERVAL_S)
-            event = events.get(calendarId=request.calendar_id, eventId=request.event_id).execute()
+            await asyncio.sleep(MEET_POLL_INTERVAL_S)
+            event = await asyncio.to_thread(self._get, request)
         raise ApplicationError("the Meet room is still pending", type="MeetPending")
 
     @activity.defn
     async def book_session(self, request: BookSessionInput) -> BookedSession:
         """Insert the event (its id derived from the order id; a retry finds it), wait for Meet."""
         try:
-            return await asyncio.to_thread(self._book, request)
+            return await self._book(request)
         except HttpError as error:
             status = _status_of(error)
             if 400 <= status < 500 and status not in (404, 409, 429):

@@ -176,8 +176,9 @@ class EmailActivities:
         message = self._mime(request)
         try:
             message_id = await asyncio.to_thread(self._send, message)
-        except (HttpError, ConnectionRefusedError):
-            # Gmail refused or could not be reached, so nothing went out: a retry may send it.
+        except (HttpError, ConnectionRefusedError, BrokenPipeError):
+            # Gmail refused, could not be reached or closed the connection before the request
+            # was written, so nothing went out: a retry may send it.
             await self._mark(request.key, "failed")
             raise
         await self._mark(request.key, "sent", message_id)

@@ -1,7 +1,9 @@
 """Google API clients (Calendar v3, Gmail v1) from google-api-python-client.
 
 `GOOGLE_API_URL` points them at the emulator in dev and tests; unset, they talk to Google.
-httplib2 is not thread-safe, so each worker thread builds its own clients.
+httplib2 is not thread-safe, so each worker thread builds its own clients. Taking a client
+drops the thread's kept-alive connections: one left idle since an earlier activity may have been
+closed by the server, and httplib2 does not retry a request it could not write (BrokenPipeError).
 """
 
 import threading
@@ -33,10 +35,14 @@ class GoogleServices:
         self._api_url = settings.google_api_url.rstrip("/")
         self._local = threading.local()
 
+    def _http(self) -> httplib2.Http:
+        if not hasattr(self._local, "http"):
+            self._local.http = httplib2.Http(timeout=HTTP_TIMEOUT_S)
+        http: httplib2.Http = self._local.http
+        return http
+
     def _build(self, name: str, version: str, service_path: str) -> Any:
-        http = google_auth_httplib2.AuthorizedHttp(
-            self._credentials, http=httplib2.Http(timeout=HTTP_TIMEOUT_S)
-        )
+        http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=self._http())
         options = {"api_endpoint": f"{self._api_url}/{service_path}"} if self._api_url else None
         return build(
             name,
@@ -48,11 +54,13 @@ class GoogleServices:
         )
 
     def calendar(self) -> Any:
+        self._http().close()
         if not hasattr(self._local, "calendar"):
             self._local.calendar = self._build("calendar", "v3", "calendar/v3/")
         return self._local.calendar
 
     def gmail(self) -> Any:
+        self._http().close()
         if not hasattr(self._local, "gmail"):
             self._local.gmail = self._build("gmail", "v1", "")
         return self._local.gmail
