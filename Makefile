@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint install
+.PHONY: dev test lint install histories
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,8 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+
+# Record anew the workflow histories the replay test (tests/workflows/test_replay.py) replays.
+histories: $(BIN)/.installed
+	rm -f tests/workflows/histories/*.json
+	RECORD_HISTORIES=1 $(BIN)/pytest tests/api/test_order_lifecycle.py tests/workflows/test_transitions.py

@@ -24,7 +24,7 @@ from mentoring.devstack import (
 )
 from mentoring.serving import BackgroundServer
 from mentoring.settings import Settings
-from tests.support import Stack, free_port
+from tests.support import Stack, free_port, save_history
 from worker import create_worker
 
 _exit_status = 0
@@ -108,6 +108,19 @@ async def stack(
     await api.stop()
     await sandbox.stop()
     await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def record_histories(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """With RECORD_HISTORIES=1, save the history of each order a test made, for the replay test
+    (`make histories`)."""
+    recording = os.environ.get("RECORD_HISTORIES") == "1" and "stack" in request.fixturenames
+    stack: Stack | None = request.getfixturevalue("stack") if recording else None
+    first = len(stack.created_orders) if stack else 0
+    yield
+    if stack is not None:
+        for number, order_id in enumerate(stack.created_orders[first:], start=1):
+            await save_history(stack.client, order_id, f"{request.node.name}-{number}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -4,8 +4,9 @@ import asyncio
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import TimeSkipper
 
+from mentoring.domain import workflow_id_for
 from mentoring.settings import Settings
 
 T = TypeVar("T")
@@ -48,6 +50,7 @@ class Stack:
     engine: AsyncEngine
     api: httpx.AsyncClient
     sandbox: httpx.AsyncClient
+    created_orders: list[str] = field(default_factory=list)
 
     @property
     def admin(self) -> dict[str, str]:
@@ -76,9 +79,12 @@ class Stack:
         headers = dict(self.frontend)
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
-        return await self.api.post(
+        response = await self.api.post(
             "/v1/orders", json=order_body(mentor_id, **overrides), headers=headers
         )
+        if response.status_code == 201:
+            self.created_orders.append(response.json()["id"])
+        return response
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
         response = await self.api.get(f"/v1/orders/{order_id}", headers=self.frontend)
@@ -144,6 +150,18 @@ class Stack:
     async def events_for(self, event_id: str) -> list[dict[str, Any]]:
         response = await self.sandbox.get("/sandbox/calendar/events")
         return [e for e in response.json() if e["id"] == event_id]
+
+
+HISTORIES_DIR = Path(__file__).parent / "workflows" / "histories"
+
+
+async def save_history(client: Client, order_id: str, name: str) -> Path:
+    """The order's workflow history as JSON under tests/workflows/histories/."""
+    history = await client.get_workflow_handle(workflow_id_for(order_id)).fetch_history()
+    HISTORIES_DIR.mkdir(exist_ok=True)
+    path = HISTORIES_DIR / f"{name}.json"
+    path.write_text(history.to_json())
+    return path
 
 
 def session_start(days_ahead: int = 5, hour: int = 10) -> datetime:
