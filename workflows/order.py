@@ -402,9 +402,12 @@ class MentoringOrderWorkflow:
                 "1",
                 notes=order.notes or "",
                 duration=str(order.duration_minutes),
-                decision_deadline=(
+                # The deadline runs from the payment, which comes later: promising the earliest
+                # it can be means a mentor who answers by then is never late.
+                decision_deadline=min(
+                    workflow.now() + timedelta(seconds=order.policy.decision_window_s),
                     self._state.start_time
-                    - timedelta(seconds=order.policy.decision_cutoff_before_start_s)
+                    - timedelta(seconds=order.policy.decision_cutoff_before_start_s),
                 ).isoformat(),
                 mentor_id=order.mentor.id,
             ),

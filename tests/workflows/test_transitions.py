@@ -4,6 +4,7 @@ Deadlines, reminders and completion run on the workflow's own clock: the dev ser
 time skipping moves it forward, so no test waits real hours.
 """
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,7 +85,7 @@ async def _live_event(stack: Stack, order_id: str) -> dict[str, Any] | None:
 
 
 async def test_paid_without_decision_waits_for_the_mentor_with_a_deadline(stack: Stack) -> None:
-    _mentor, order = await _order(stack)
+    mentor, order = await _order(stack)
 
     await stack.pay(order["payment"]["invoice_id"], **EWALLET)
     paid = await stack.wait_for_status(order["id"], "awaiting_mentor")
@@ -96,6 +97,11 @@ async def test_paid_without_decision_waits_for_the_mentor_with_a_deadline(stack:
     assert "payment_received" in await stack.wait_for_template(
         order["mentee"]["email"], "payment_received"
     )
+    await stack.wait_for_template(mentor["email"], "mentor_request")
+    [request] = await stack.mail_to(mentor["email"])
+    *_, promised = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d WIB", request["body"])
+    promised_at = datetime.strptime(promised.replace("WIB", "+0700"), "%Y-%m-%d %H:%M %z")
+    assert promised_at <= deadline, "the request email never promises more time than there is"
     assert await _live_event(stack, order["id"]) is None
 
 
