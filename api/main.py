@@ -30,7 +30,8 @@ def create_app(
         own_engine = engine is None
         app.state.engine = engine or create_engine(app_settings.database_url)
         app.state.sessions = session_factory(app.state.engine)
-        app.state.temporal = temporal or await connect_temporal(app_settings)
+        # Lazy: with Temporal down the API still stores webhooks; the relay forwards them later.
+        app.state.temporal = temporal or await connect_temporal(app_settings, lazy=True)
         relay = asyncio.create_task(run_relay(app.state.temporal, app.state.sessions))
         try:
             yield

@@ -24,8 +24,7 @@ from mentoring.devstack import (
 )
 from mentoring.serving import BackgroundServer
 from mentoring.settings import Settings
-from tests.support import Stack, free_port, save_history
-from worker import create_worker
+from tests.support import RunningWorker, Stack, free_port, save_history
 
 _exit_status = 0
 
@@ -89,8 +88,8 @@ async def stack(
         ),
         port=sandbox_port,
     ).start()
-    worker = create_worker(client, settings, engine)
-    worker_task = asyncio.create_task(worker.run())
+    worker = RunningWorker(client, settings, engine)
+    worker.start()
     async with (
         httpx.AsyncClient(base_url=api_url, timeout=60) as api_http,
         httpx.AsyncClient(base_url=sandbox_url, timeout=60) as sandbox_http,
@@ -102,9 +101,9 @@ async def stack(
             engine=engine,
             api=api_http,
             sandbox=sandbox_http,
+            worker=worker,
         )
-    await worker.shutdown()
-    await worker_task
+    await worker.stop()
     await api.stop()
     await sandbox.stop()
     await engine.dispose()

@@ -13,9 +13,11 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import TimeSkipper
+from temporalio.worker import Worker
 
 from mentoring.domain import workflow_id_for
 from mentoring.settings import Settings
+from worker import create_worker
 
 T = TypeVar("T")
 
@@ -42,6 +44,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class RunningWorker:
+    """The order worker in this process; a test may stop it and start a new one."""
+
+    def __init__(self, client: Client, settings: Settings, engine: AsyncEngine) -> None:
+        self._make = lambda: create_worker(client, settings, engine)
+        self._worker: Worker | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._worker = self._make()
+        self._task = asyncio.create_task(self._worker.run())
+
+    async def stop(self) -> None:
+        if self._worker is not None and self._task is not None:
+            await self._worker.shutdown()
+            await self._task
+        self._worker = self._task = None
+
+
 @dataclass
 class Stack:
     settings: Settings
@@ -50,6 +71,7 @@ class Stack:
     engine: AsyncEngine
     api: httpx.AsyncClient
     sandbox: httpx.AsyncClient
+    worker: RunningWorker
     created_orders: list[str] = field(default_factory=list)
 
     @property
