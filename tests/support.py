@@ -48,12 +48,12 @@ class RunningWorker:
     """The order worker in this process; a test may stop it and start a new one."""
 
     def __init__(self, client: Client, settings: Settings, engine: AsyncEngine) -> None:
-        self._make = lambda: create_worker(client, settings, engine)
+        self._client, self._settings, self._engine = client, settings, engine
         self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._worker = self._make()
+        self._worker = create_worker(self._client, self._settings, self._engine)
         self._task = asyncio.create_task(self._worker.run())
 
     async def stop(self) -> None:
