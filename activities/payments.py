@@ -82,6 +82,13 @@ def _get(model: Any, name: str) -> Any:
     return model.get(name) if hasattr(model, "get") else getattr(model, name, None)
 
 
+def _plain(value: Any) -> str | None:
+    """The SDK gives enums as model objects (which do not survive a deepcopy): their value."""
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
 def _invoice_info(invoice: Any) -> InvoiceInfo:
     paid_amount = _get(invoice, "paid_amount")
     expires_at = _as_datetime(_get(invoice, "expiry_date"))
@@ -89,13 +96,13 @@ def _invoice_info(invoice: Any) -> InvoiceInfo:
     return InvoiceInfo(
         invoice_id=str(_get(invoice, "id")),
         invoice_url=str(_get(invoice, "invoice_url")),
-        status=str(_get(invoice, "status")),
+        status=str(_plain(_get(invoice, "status"))),
         expires_at=expires_at,
         paid_amount=int(paid_amount) if paid_amount is not None else None,
-        paid_currency=str(_get(invoice, "currency") or "") or None,
+        paid_currency=_plain(_get(invoice, "currency")),
         paid_at=_as_datetime(_get(invoice, "paid_at")),
-        payment_method=_get(invoice, "payment_method"),
-        payment_channel=_get(invoice, "payment_channel"),
+        payment_method=_plain(_get(invoice, "payment_method")),
+        payment_channel=_plain(_get(invoice, "payment_channel")),
     )
 
 

@@ -422,19 +422,24 @@ class MentoringOrderWorkflow:
             await self._flag("payment_for_unknown_invoice", data)
         elif state.payment_status == PaymentStatus.PAID:
             await self._transition("payment_duplicate", data=data)
-        elif payment.currency != self._order.currency or payment.paid_amount != self._order.amount:
+        elif state.status in TERMINAL_STATUSES:
+            self._take_payment(payment)
+            await self._transition("late_payment", data=data)
+            await self._refund("the payment arrived after the order had ended")
+        elif not self._matches_order(payment):
             if state.admin_note is None:
                 await self._email_mentee(
                     "payment_problem", "1", paid=format_idr(payment.paid_amount)
                 )
             await self._flag("payment_mismatch", data | {"currency": payment.currency})
-        elif state.status in TERMINAL_STATUSES:
-            self._take_payment(payment)
-            await self._transition("late_payment", data=data)
-            await self._refund("the payment arrived after the order had ended")
         else:
             self._take_payment(payment)
             await self._accept_payment(data)
+
+    def _matches_order(self, payment: PaymentReceived) -> bool:
+        return (
+            payment.currency == self._order.currency and payment.paid_amount == self._order.amount
+        )
 
     def _take_payment(self, payment: PaymentReceived) -> None:
         state = self._state
@@ -497,13 +502,20 @@ class MentoringOrderWorkflow:
 
     async def _expire(self, reason: str) -> None:
         paid_invoice = await self._close_invoice()
-        if paid_invoice is not None:
+        payment = None if paid_invoice is None else self._payment_from_invoice(paid_invoice)
+        if payment is not None and self._matches_order(payment):
             # The mentee paid just before the invoice closed: the payment wins.
-            await self._on_payment(self._payment_from_invoice(paid_invoice))
+            await self._on_payment(payment)
             return
-        self._state.payment_status = PaymentStatus.EXPIRED
+        if payment is None:
+            self._state.payment_status = PaymentStatus.EXPIRED
+        else:
+            # A short or foreign-currency payment closed the invoice: it is given back.
+            self._take_payment(payment)
         self._state.status_reason = reason
         await self._transition(reason, OrderStatus.EXPIRED)
+        if payment is not None:
+            await self._refund("the payment did not match the order")
         await self._email_mentee("expired", "1")
 
     # ---- mentor ------------------------------------------------------------------------------

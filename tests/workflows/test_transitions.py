@@ -123,6 +123,25 @@ async def test_short_payment_is_flagged_and_never_confirms(stack: Stack) -> None
     assert await _live_event(stack, order["id"]) is None
 
 
+async def test_short_payment_is_refunded_when_the_payment_deadline_passes(stack: Stack) -> None:
+    _, order = await _order(stack)
+    await stack.pay(order["payment"]["invoice_id"], paid_amount=100_000, **EWALLET)
+
+    async def flagged() -> dict[str, Any] | None:
+        current = await stack.get_order(order["id"])
+        return current if current["needs_admin"] else None
+
+    await wait_until(flagged, "the short payment to be flagged")
+    await _advance(stack, order["id"], timedelta(minutes=61))
+
+    expired = await _refund_settled(stack, order["id"], "succeeded")
+    assert expired["status"] == "expired"
+    assert expired["refund"]["amount"] == 100_000
+    [refund] = await _refunds(stack, order["payment"]["invoice_id"])
+    assert refund["amount"] == 100_000
+    assert _events(expired).count("payment_mismatch") == 1
+
+
 async def test_wrong_currency_is_flagged_and_never_confirms(stack: Stack) -> None:
     _, order = await _order(stack)
     assert (await stack.decide(order["id"], "approve")).status_code == 200
