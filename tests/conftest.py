@@ -20,6 +20,7 @@ from mentoring.devstack import (
     create_throwaway_database,
     drop_database,
     start_embedded_postgres,
+    stop_embedded_postgres,
     temporal_cli_path,
 )
 from mentoring.serving import BackgroundServer
@@ -32,6 +33,7 @@ _exit_status = 0
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     server_url = os.environ.get("TEST_DATABASE_URL")
+    pgdata = None
     if not server_url:
         pgdata = tmp_path_factory.mktemp("postgres")
         server_url = await asyncio.to_thread(start_embedded_postgres, pgdata)
@@ -39,6 +41,8 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     await asyncio.to_thread(migrate_to_head, url)
     yield url
     await drop_database(url)
+    if pgdata is not None:
+        await asyncio.to_thread(stop_embedded_postgres, pgdata)
 
 
 @pytest.fixture(scope="session")
