@@ -13,6 +13,7 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -154,8 +155,9 @@ async def start_order(client: Client, settings: Settings, order: OrderInput) -> 
     except WorkflowUpdateFailedError as error:
         cause = _cause(error)
         code = cause.type if cause is not None and cause.type else "order_rejected"
-        raise ApiError(409, code, cause.message if cause else str(error)) from error
-    except TimeoutError as error:
+        status = 503 if code == "payment_provider_unavailable" else 409
+        raise ApiError(status, code, cause.message if cause else str(error)) from error
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
         raise ApiError(
             503,
             "payment_provider_unavailable",

@@ -131,7 +131,11 @@ class MentoringOrderWorkflow:
         await workflow.wait_condition(lambda: self._invoiced or self._rejection is not None)
         if self._rejection is not None:
             raise ApplicationError(self._rejection, type="slot_unavailable")
-        assert self._state.invoice_url is not None
+        if self._state.invoice_url is None:
+            raise ApplicationError(
+                "the payment provider could not issue an invoice; order again",
+                type="payment_provider_unavailable",
+            )
         return self._state.invoice_url
 
     @invoice_ready.validator

@@ -61,6 +61,9 @@ async def create_order(
                 "idempotency_key_reused",
                 "this Idempotency-Key was already used for a different order",
             )
+        if existing.invoice_url is None and existing.status == "awaiting_payment":
+            # A retry after a 503: wait again for the invoice of the order already started.
+            await start_order(temporal, settings, order_input)
         return await _order_out(session, order_id)
     validate_order_request(body, settings, now)
     await start_order(temporal, settings, order_input)

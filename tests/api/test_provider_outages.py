@@ -1,0 +1,51 @@
+"""Xendit failing while an order is created: a clear answer, and no order left holding a slot."""
+
+from tests.support import Stack, order_body, session_start
+
+
+async def _fault(stack: Stack, operation: str, status: int, times: int = 1) -> None:
+    spec = {"operation": operation, "status": status, "times": times}
+    response = await stack.sandbox.post("/sandbox/faults", json=spec)
+    assert response.status_code == 201, response.text
+
+
+async def test_xendit_outage_is_retried_and_the_order_gets_its_invoice(stack: Stack) -> None:
+    mentor = await stack.create_mentor()
+    await _fault(stack, "xendit.invoices.create", 503, times=2)
+
+    response = await stack.create_order(mentor["id"])
+
+    assert response.status_code == 201, response.text
+    assert response.json()["payment"]["invoice_url"]
+
+
+async def test_invoice_refused_by_xendit_is_503_and_releases_the_slot(stack: Stack) -> None:
+    mentor = await stack.create_mentor()
+    start = session_start(days_ahead=6)
+    await _fault(stack, "xendit.invoices.create", 400)
+
+    response = await stack.create_order(mentor["id"], idempotency_key="refused-1", start_time=start)
+
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "payment_provider_unavailable"
+    retry = await stack.create_order(mentor["id"], idempotency_key="refused-2", start_time=start)
+    assert retry.status_code == 201, "the refused order does not hold the mentor's time"
+
+
+async def test_slow_xendit_is_503_then_the_retry_gets_the_same_order(stack: Stack) -> None:
+    mentor = await stack.create_mentor()
+    wait_s = stack.settings.invoice_wait_timeout.total_seconds()
+    spec = {"operation": "xendit.invoices.create", "delay_seconds": wait_s + 1}
+    assert (await stack.sandbox.post("/sandbox/faults", json=spec)).status_code == 201
+
+    body = order_body(mentor["id"])
+    headers = {**stack.frontend, "Idempotency-Key": "slow-xendit"}
+
+    slow = await stack.api.post("/v1/orders", json=body, headers=headers)
+    assert slow.status_code == 503, slow.text
+    assert slow.json()["error"]["code"] == "payment_provider_unavailable"
+
+    retry = await stack.api.post("/v1/orders", json=body, headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] == slow.json()["error"]["details"]["order_id"]
+    assert retry.json()["payment"]["invoice_url"]
