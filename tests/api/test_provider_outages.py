@@ -49,3 +49,17 @@ async def test_slow_xendit_is_503_then_the_retry_gets_the_same_order(stack: Stac
     assert retry.status_code == 201, retry.text
     assert retry.json()["id"] == slow.json()["error"]["details"]["order_id"]
     assert retry.json()["payment"]["invoice_url"]
+
+
+async def test_gmail_outage_delays_the_emails_and_sends_each_once(stack: Stack) -> None:
+    mentor = await stack.create_mentor()
+    await _fault(stack, "gmail.messages.send", 503, times=3)
+
+    response = await stack.create_order(mentor["id"])
+    assert response.status_code == 201, response.text
+    order = response.json()
+
+    await stack.wait_for_template(order["mentee"]["email"], "invoice")
+    await stack.wait_for_template(mentor["email"], "mentor_request")
+    assert await stack.templates_sent(order["mentee"]["email"]) == ["invoice"]
+    assert await stack.templates_sent(mentor["email"]) == ["mentor_request"]
