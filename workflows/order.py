@@ -110,6 +110,7 @@ class MentoringOrderWorkflow:
         self._request_results: dict[int, ApplicationError | None] = {}
         self._pending_reminders: list[int] = []
         self._mentor_reminded = False
+        self._outbox: list[asyncio.Task[bool]] = []
 
     # ---- messages in -------------------------------------------------------------------------
 
@@ -246,6 +247,7 @@ class MentoringOrderWorkflow:
             while self._state.status not in TERMINAL_STATUSES:
                 await self._step()
             await self._linger()
+        await asyncio.gather(*self._outbox)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -876,8 +878,10 @@ class MentoringOrderWorkflow:
         invite: CalendarInvite | None,
         extra: dict[str, str],
     ) -> None:
+        """Schedule the email and go on: a Gmail outage delays emails, never the order itself
+        (the run waits for every email before it ends)."""
         key = email_key(self._order.order_id, f"{template}:{to_email}", occurrence)
-        await workflow.execute_activity_method(
+        sending = workflow.start_activity_method(
             EmailActivities.send_email,
             SendEmailInput(
                 key=key,
@@ -893,6 +897,7 @@ class MentoringOrderWorkflow:
             start_to_close_timeout=PROVIDER_TIMEOUT,
             retry_policy=PROVIDER_RETRY,
         )
+        self._outbox.append(sending)
 
     async def _email_mentee(
         self, template: str, occurrence: str, invite: CalendarInvite | None = None, **extra: str

@@ -63,3 +63,21 @@ async def test_gmail_outage_delays_the_emails_and_sends_each_once(stack: Stack) 
     await stack.wait_for_template(mentor["email"], "mentor_request")
     assert await stack.templates_sent(order["mentee"]["email"]) == ["invoice"]
     assert await stack.templates_sent(mentor["email"]) == ["mentor_request"]
+
+
+async def test_gmail_outage_never_holds_up_the_order(stack: Stack) -> None:
+    mentor = await stack.create_mentor()
+    response = await stack.create_order(mentor["id"])
+    assert response.status_code == 201, response.text
+    order = response.json()
+    await stack.wait_for_template(mentor["email"], "mentor_request")
+    await _fault(stack, "gmail.messages.send", 503, times=1000)
+    try:
+        decided = await stack.decide(order["id"], "decline", "away that week")
+        assert decided.status_code == 200, decided.text
+        declined = await stack.wait_for_status(order["id"], "declined")
+        assert declined["status_reason"] == "away that week"
+        assert "declined" not in await stack.templates_sent(mentor["email"])
+    finally:
+        assert (await stack.sandbox.delete("/sandbox/faults")).status_code == 204
+    await stack.wait_for_template(mentor["email"], "declined")

@@ -26,6 +26,7 @@ PATHS = (
     "test_after_cutoff_mentee_is_refused_but_admin_cancels",
     "test_reschedule_moves_the_same_event_and_keeps_both_times",
     "test_late_payment_after_expiry_is_refunded",
+    "test_short_payment_is_refunded_when_the_payment_deadline_passes",
 )
 
 
