@@ -384,3 +384,73 @@ async def test_random_interleavings_keep_the_invariants(stack: Stack, plan: Plan
         order = await stack.get_order(one.id)
         event(f"ends {order['status']}, refund {order['refund']['status']}")
         check_invariants(order, seen)
+
+
+# ---- the checks themselves catch what they should -------------------------------------------
+
+ORDER_ID = "0b6f1f9e-6d1a-4f57-9d53-6f2f1a8f0c11"
+
+
+def _paid_and_cancelled() -> tuple[dict[str, Any], Outside]:
+    order = {
+        "id": ORDER_ID,
+        "status": "cancelled",
+        "amount": 300_000,
+        "currency": "IDR",
+        "needs_admin": False,
+        "payment": {"status": "paid"},
+        "mentor_decision": {"decision": "approve"},
+        "refund": {"status": "succeeded", "amount": 300_000},
+        "timeline": [{"event": "cancelled"}, {"event": "refund_requested"}],
+    }
+    invoice = {
+        "id": "inv-1",
+        "external_id": ORDER_ID,
+        "status": "PAID",
+        "paid_amount": 300_000.0,
+        "currency": "IDR",
+        "payment_method": "EWALLET",
+    }
+    mail = {
+        "to": "budi@example.com",
+        "subject": "Session cancelled: x",
+        "headers": {"X-Idempotency-Key": f"{ORDER_ID}:cancelled:budi@example.com:1"},
+    }
+    event = {"id": calendar_event_id_for(ORDER_ID), "status": "cancelled"}
+    refund = {"invoice_id": "inv-1", "amount": 300_000.0}
+    return order, Outside([invoice], [refund], [event], [mail])
+
+
+def test_the_checks_pass_a_consistent_order() -> None:
+    check_invariants(*_paid_and_cancelled())
+
+
+def test_the_checks_catch_each_broken_invariant() -> None:
+    def broken(change: Any) -> None:
+        order, seen = _paid_and_cancelled()
+        change(order, seen)
+        try:
+            check_invariants(order, seen)
+        except AssertionError:
+            return
+        raise AssertionError("check_invariants let a broken order through")
+
+    broken(lambda o, s: o.update(status="confirmed"))  # 4. stuck
+    broken(lambda o, s: s.invoices.append(dict(s.invoices[0], id="inv-2")))  # 5. two invoices
+    broken(lambda o, s: s.refunds.append(dict(s.refunds[0])))  # 5. two refunds
+    broken(lambda o, s: s.mail.append(dict(s.mail[0])))  # 5. an email twice
+    broken(lambda o, s: s.events.append(dict(s.events[0])))  # 5. two events
+    broken(lambda o, s: o["timeline"].append({"event": "refund_requested"}))  # 5.
+    broken(lambda o, s: (o.update(refund={"status": "none", "amount": None}), s.refunds.clear()))
+    broken(lambda o, s: o.update(refund={"status": "succeeded", "amount": 100_000}))  # 1. short
+    broken(lambda o, s: o.update(refund={"status": "pending", "amount": 300_000}))  # 1.
+    broken(lambda o, s: s.events[0].update(status="confirmed"))  # 2. event of a cancelled order
+    unpaid_session = {"status": "completed", "refund": {"status": "none", "amount": None}}
+    broken(  # 2. a session without money
+        lambda o, s: (
+            o.update(unpaid_session),
+            s.refunds.clear(),
+            s.events[0].update(status="confirmed"),
+            s.invoices[0].update(status="EXPIRED"),
+        )
+    )
