@@ -68,6 +68,20 @@ REFUND_RETRY = RetryPolicy(
     maximum_attempts=25,
 )
 PAID_INVOICE_STATUSES = ("PAID", "SETTLED")
+REFUND_NOTES = {
+    RefundStatus.SUCCEEDED: {
+        "id": "Dana Anda dikembalikan penuh.",
+        "en": "You are fully refunded.",
+    },
+    RefundStatus.PENDING: {
+        "id": "Pengembalian dana penuh sedang diproses.",
+        "en": "A full refund is on its way.",
+    },
+    RefundStatus.MANUAL_REQUIRED: {
+        "id": "Tim kami akan mengembalikan dana Anda secara penuh.",
+        "en": "Our team will refund you in full.",
+    },
+}
 
 
 @dataclass
@@ -111,6 +125,7 @@ class MentoringOrderWorkflow:
         self._pending_reminders: list[int] = []
         self._mentor_reminded = False
         self._outbox: list[asyncio.Task[bool]] = []
+        self._background: list[asyncio.Task[None]] = []
 
     # ---- messages in -------------------------------------------------------------------------
 
@@ -247,6 +262,7 @@ class MentoringOrderWorkflow:
             while self._state.status not in TERMINAL_STATUSES:
                 await self._step()
             await self._linger()
+        await asyncio.gather(*self._background)
         await asyncio.gather(*self._outbox)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
@@ -779,7 +795,8 @@ class MentoringOrderWorkflow:
     # ---- money back --------------------------------------------------------------------------
 
     async def _refund(self, reason: str) -> str:
-        """Refund the full paid amount once; returns a note for the mentee's email."""
+        """Ask for the full paid amount back, once, and go on; returns a note for the mentee's
+        email. The refund settles in the background, so a Xendit outage holds up no answer."""
         state = self._state
         if state.refund_status != RefundStatus.NONE or state.invoice_id is None:
             return ""
@@ -787,17 +804,23 @@ class MentoringOrderWorkflow:
         state.refund_status = RefundStatus.PENDING
         state.refund_amount = amount
         await self._transition("refund_requested", data={"amount": str(amount), "reason": reason})
+        refund = RefundInput(
+            order_id=self._order.order_id,
+            invoice_id=state.invoice_id,
+            amount=amount,
+            currency=state.paid_currency or self._order.currency,
+            payment_method=state.payment_method,
+            reason=reason,
+        )
+        self._background.append(asyncio.create_task(self._settle_refund(refund)))
+        return self._refund_note(RefundStatus.PENDING)
+
+    async def _settle_refund(self, refund: RefundInput) -> None:
+        state = self._state
         try:
             result = await workflow.execute_activity_method(
                 XenditActivities.refund_payment,
-                RefundInput(
-                    order_id=self._order.order_id,
-                    invoice_id=state.invoice_id,
-                    amount=amount,
-                    currency=state.paid_currency or self._order.currency,
-                    payment_method=state.payment_method,
-                    reason=reason,
-                ),
+                refund,
                 start_to_close_timeout=PROVIDER_TIMEOUT,
                 retry_policy=REFUND_RETRY,
             )
@@ -811,16 +834,13 @@ class MentoringOrderWorkflow:
             state.admin_note = state.admin_note or (
                 f"refund by hand: {state.payment_method} payments cannot be refunded by API"
             )
-        await self._transition(f"refund_{state.refund_status}", data={"amount": str(amount)})
-        note = {
-            RefundStatus.SUCCEEDED: "Dana dikembalikan penuh. / Fully refunded.",
-            RefundStatus.PENDING: "Pengembalian dana sedang diproses. / The refund is on its way.",
-        }.get(
-            state.refund_status,
-            "Tim kami akan mengembalikan dana Anda. / Our team will refund you.",
-        )
+        await self._transition(f"refund_{state.refund_status}", data={"amount": str(refund.amount)})
+        note = self._refund_note(state.refund_status)
         await self._email_mentee("refund_issued", "1", refund_note=note)
-        return note
+
+    def _refund_note(self, status: RefundStatus) -> str:
+        notes = REFUND_NOTES.get(status, REFUND_NOTES[RefundStatus.MANUAL_REQUIRED])
+        return notes["en"] if self._order.mentee.locale == "en" else notes["id"]
 
     # ---- helpers -----------------------------------------------------------------------------
 

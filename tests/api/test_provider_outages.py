@@ -1,6 +1,8 @@
-"""Xendit failing while an order is created: a clear answer, and no order left holding a slot."""
+"""Xendit and Google failing: clear answers, nothing held up, nothing lost, nothing done twice."""
 
-from tests.support import Stack, order_body, session_start
+from typing import Any
+
+from tests.support import Stack, order_body, session_start, wait_until
 
 
 async def _fault(stack: Stack, operation: str, status: int, times: int = 1) -> None:
@@ -81,3 +83,27 @@ async def test_gmail_outage_never_holds_up_the_order(stack: Stack) -> None:
     finally:
         assert (await stack.sandbox.delete("/sandbox/faults")).status_code == 204
     await stack.wait_for_template(mentor["email"], "declined")
+
+
+async def test_xendit_refund_outage_never_holds_up_the_decline(stack: Stack) -> None:
+    mentor = await stack.create_mentor()
+    order = (await stack.create_order(mentor["id"])).json()
+    await stack.pay(order["payment"]["invoice_id"], payment_method="EWALLET")
+    await stack.wait_for_status(order["id"], "awaiting_mentor")
+    await _fault(stack, "xendit.refunds.create", 503, times=2)
+
+    decided = await stack.decide(order["id"], "decline", "ill")
+
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "declined"
+    assert decided.json()["refund"]["status"] == "pending"
+
+    async def refunded() -> dict[str, Any] | None:
+        current = await stack.get_order(order["id"])
+        return current if current["refund"]["status"] == "succeeded" else None
+
+    await wait_until(refunded, "the refund to go through once Xendit is back")
+    refunds = (await stack.sandbox.get("/sandbox/refunds")).json()
+    assert [r["amount"] for r in refunds if r["invoice_id"] == order["payment"]["invoice_id"]] == [
+        300_000
+    ]
