@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -15,6 +16,35 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(pattern=r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+    message: str
+    details: Any = Field(default=None, description="validation errors only")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "The body could not be read",
+    401: "No valid credential",
+    403: "The credential may not do this",
+    404: "No such resource",
+    409: "Not allowed in the resource's current state",
+    422: "The request is not valid",
+    503: "A provider is unavailable; retry",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: each error status it may answer, with the error body."""
+    return {
+        status: {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[status]}
+        for status in statuses
+    }
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.deps import SessionDep, TemporalDep
@@ -14,7 +15,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+class Readiness(BaseModel):
+    status: str
+    postgres: str
+    temporal: str
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Postgres or Temporal unavailable"}},
+)
 async def readyz(session: SessionDep, temporal: TemporalDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

@@ -7,14 +7,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import AdminCaller, FrontendCaller, SessionDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.schemas import MentorCreate, MentorOut
 from mentoring.tables import Mentor
 
 router = APIRouter(prefix="/v1/mentors", tags=["mentors"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 403, 409, 422)
+)
 async def create_mentor(body: MentorCreate, _: AdminCaller, session: SessionDep) -> MentorOut:
     mentor = Mentor(id=uuid.uuid4(), **body.model_dump(mode="json"))
     session.add(mentor)
@@ -25,13 +27,13 @@ async def create_mentor(body: MentorCreate, _: AdminCaller, session: SessionDep)
     return MentorOut.of(mentor)
 
 
-@router.get("")
+@router.get("", responses=error_responses(401))
 async def list_mentors(_: FrontendCaller, session: SessionDep) -> list[MentorOut]:
     mentors = await session.scalars(select(Mentor).order_by(Mentor.created_at))
     return [MentorOut.of(mentor) for mentor in mentors]
 
 
-@router.get("/{mentor_id}")
+@router.get("/{mentor_id}", responses=error_responses(401, 404, 422))
 async def get_mentor(mentor_id: uuid.UUID, _: FrontendCaller, session: SessionDep) -> MentorOut:
     mentor = await session.get(Mentor, mentor_id)
     if mentor is None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, status
 from sqlalchemy import func, select
 
 from api.deps import Caller, FrontendCaller, OrderActor, SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.metrics import ORDERS_CREATED
 from api.ordering import (
     build_order_input,
@@ -26,6 +26,8 @@ from workflows.order import MentoringOrderWorkflow
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
+_ORDER_REQUEST_ERRORS = error_responses(400, 401, 403, 404, 409, 422)
+
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
 ]
@@ -38,7 +40,9 @@ async def _order_out(session: SessionDep, order_id: uuid.UUID) -> OrderOut:
     return OrderOut.of(order, await load_timeline(session, order_id))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 409, 422, 503)
+)
 async def create_order(
     body: OrderCreate,
     caller: FrontendCaller,
@@ -71,7 +75,7 @@ async def create_order(
     return await _order_out(session, order_id)
 
 
-@router.get("")
+@router.get("", responses=error_responses(401, 422))
 async def list_orders(
     _: FrontendCaller,
     session: SessionDep,
@@ -97,7 +101,7 @@ async def list_orders(
     )
 
 
-@router.get("/{order_id}")
+@router.get("/{order_id}", responses=error_responses(401, 403, 404, 422))
 async def get_order(order_id: uuid.UUID, _: OrderActor, session: SessionDep) -> OrderOut:
     return await _order_out(session, order_id)
 
@@ -121,7 +125,7 @@ def _actor(caller: Caller, claimed: Actor | None) -> Actor:
     return claimed or "mentee"
 
 
-@router.post("/{order_id}/decision")
+@router.post("/{order_id}/decision", responses=_ORDER_REQUEST_ERRORS)
 async def decide(
     order_id: uuid.UUID,
     body: DecisionIn,
@@ -136,7 +140,7 @@ async def decide(
     return await _order_out(session, order_id)
 
 
-@router.post("/{order_id}/cancel")
+@router.post("/{order_id}/cancel", responses=_ORDER_REQUEST_ERRORS)
 async def cancel(
     order_id: uuid.UUID,
     body: CancelIn,
@@ -150,7 +154,7 @@ async def cancel(
     return await _order_out(session, order_id)
 
 
-@router.post("/{order_id}/reschedule")
+@router.post("/{order_id}/reschedule", responses=_ORDER_REQUEST_ERRORS)
 async def reschedule(
     order_id: uuid.UUID,
     body: RescheduleIn,

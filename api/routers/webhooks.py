@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
 from api.webhook_relay import forward, mark_forwarded
 from mentoring.tables import WebhookEvent
@@ -32,7 +32,17 @@ class WebhookAck(BaseModel):
     event_id: int
 
 
-@router.post("/xendit/invoice")
+@router.post(
+    "/xendit/invoice",
+    responses=error_responses(401, 422),
+    # The body is read by hand (stored as it came), so it is declared here.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": InvoiceCallback.model_json_schema()}},
+        }
+    },
+)
 async def xendit_invoice_callback(
     request: Request,
     session: SessionDep,
