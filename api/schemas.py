@@ -3,11 +3,21 @@
 import uuid
 from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    JsonValue,
+    field_validator,
+)
 
 from mentoring.tables import Mentor, Order, OrderEvent
+
+_TIMEZONES: list[JsonValue] = [*sorted(available_timezones())]
 
 
 class MentorCreate(BaseModel):
@@ -15,7 +25,11 @@ class MentorCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
-    timezone: str = "Asia/Jakarta"
+    timezone: str = Field(
+        default="Asia/Jakarta",
+        description="an IANA time zone",
+        json_schema_extra={"enum": _TIMEZONES},
+    )
     hourly_rate: int = Field(gt=0, le=100_000_000, description="IDR per hour")
     calendar_id: str | None = Field(default=None, max_length=320)
     locale: Literal["id", "en"] = "id"
