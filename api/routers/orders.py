@@ -83,7 +83,7 @@ async def list_orders(
     mentor_id: uuid.UUID | None = None,
     mentee_email: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> OrderPage:
     query = select(Order)
     if status_ is not None:
