@@ -18,12 +18,14 @@ from pydantic import (
 from mentoring.tables import Mentor, Order, OrderEvent
 
 _TIMEZONES: list[JsonValue] = [*sorted(available_timezones())]
+# Postgres cannot store NUL in text: refuse it (422) rather than fail on the insert (500).
+NO_NUL = r"^[^\x00]*$"
 
 
 class MentorCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     email: EmailStr
     timezone: str = Field(
         default="Asia/Jakarta",
@@ -31,7 +33,7 @@ class MentorCreate(BaseModel):
         json_schema_extra={"enum": _TIMEZONES},
     )
     hourly_rate: int = Field(gt=0, le=100_000_000, description="IDR per hour")
-    calendar_id: str | None = Field(default=None, max_length=320)
+    calendar_id: str | None = Field(default=None, max_length=320, pattern=NO_NUL)
     locale: Literal["id", "en"] = "id"
 
     @field_validator("timezone")
@@ -69,7 +71,7 @@ class MentorOut(BaseModel):
 class MenteeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     email: EmailStr
     locale: Literal["id", "en"] = "id"
 
@@ -79,23 +81,23 @@ class OrderCreate(BaseModel):
 
     mentor_id: uuid.UUID
     mentee: MenteeIn
-    topic: str = Field(min_length=1, max_length=500)
+    topic: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
     start_time: AwareDatetime
     duration_minutes: int
-    notes: str | None = Field(default=None, max_length=4000)
+    notes: str | None = Field(default=None, max_length=4000, pattern=NO_NUL)
 
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "decline"]
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: str | None = Field(default=None, max_length=1000, pattern=NO_NUL)
 
 
 class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: str | None = Field(default=None, max_length=1000, pattern=NO_NUL)
     by: Literal["mentee", "mentor", "admin"] | None = Field(
         default=None,
         description="who cancels; the frontend key may say mentee or mentor, "

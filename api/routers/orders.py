@@ -19,8 +19,16 @@ from api.ordering import (
     start_order,
     validate_order_request,
 )
-from api.schemas import CancelIn, DecisionIn, OrderCreate, OrderOut, OrderPage, RescheduleIn
-from mentoring.domain import Actor, CancelInput, MentorDecisionInput, RescheduleInput
+from api.schemas import (
+    NO_NUL,
+    CancelIn,
+    DecisionIn,
+    OrderCreate,
+    OrderOut,
+    OrderPage,
+    RescheduleIn,
+)
+from mentoring.domain import Actor, CancelInput, MentorDecisionInput, OrderStatus, RescheduleInput
 from mentoring.tables import Mentor, Order
 from workflows.order import MentoringOrderWorkflow
 
@@ -79,9 +87,9 @@ async def create_order(
 async def list_orders(
     _: FrontendCaller,
     session: SessionDep,
-    status_: Annotated[str | None, Query(alias="status")] = None,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     mentor_id: uuid.UUID | None = None,
-    mentee_email: str | None = None,
+    mentee_email: Annotated[str | None, Query(max_length=320, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> OrderPage:
