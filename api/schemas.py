@@ -20,12 +20,14 @@ from mentoring.tables import Mentor, Order, OrderEvent
 _TIMEZONES: list[JsonValue] = [*sorted(available_timezones())]
 # Postgres cannot store NUL in text: refuse it (422) rather than fail on the insert (500).
 NO_NUL = r"^[^\x00]*$"
+# Names and the topic go into email headers (To, Subject): one line, no control characters.
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
 class MentorCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     email: EmailStr
     timezone: str = Field(
         default="Asia/Jakarta",
@@ -71,7 +73,7 @@ class MentorOut(BaseModel):
 class MenteeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     email: EmailStr
     locale: Literal["id", "en"] = "id"
 
@@ -81,7 +83,7 @@ class OrderCreate(BaseModel):
 
     mentor_id: uuid.UUID
     mentee: MenteeIn
-    topic: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+    topic: str = Field(min_length=1, max_length=500, pattern=ONE_LINE)
     start_time: AwareDatetime
     duration_minutes: int
     notes: str | None = Field(default=None, max_length=4000, pattern=NO_NUL)
