@@ -27,6 +27,17 @@ class InvoiceCallback(BaseModel):
     status: str
 
 
+def _without_nul(value: Any) -> Any:
+    """Postgres (text, JSONB) cannot hold a NUL character: each becomes U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 class WebhookAck(BaseModel):
     received: bool
     event_id: int
@@ -57,7 +68,7 @@ async def xendit_invoice_callback(
         WEBHOOKS_REJECTED.inc()
         raise ApiError(401, "invalid_callback_token", "the x-callback-token header is not valid")
     try:
-        payload: Any = await request.json()
+        payload: Any = _without_nul(await request.json())
         callback = InvoiceCallback.model_validate(payload)
     except ValueError as error:
         details = error.errors() if isinstance(error, ValidationError) else None
