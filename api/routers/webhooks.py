@@ -5,7 +5,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, error_responses
@@ -22,9 +22,10 @@ class InvoiceCallback(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str
-    external_id: str
-    status: str
+    # The columns they are stored in hold no more (a longer value was a 500).
+    id: str = Field(max_length=64)
+    external_id: str = Field(max_length=200)
+    status: str = Field(max_length=32)
 
 
 def _without_nul(value: Any) -> Any:
