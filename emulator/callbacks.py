@@ -1,4 +1,4 @@
-"""Delivering Xendit's invoice callbacks to the service's webhook, as Xendit does."""
+"""Delivering Xendit's invoice and refund callbacks to the service's webhooks, as Xendit does."""
 
 import uuid
 from dataclasses import dataclass
@@ -28,12 +28,15 @@ def _body_of(response: httpx.Response) -> Any:
         return response.text
 
 
-async def deliver(config: EmulatorConfig, payload: dict[str, Any]) -> Delivery:
-    """POST the payload with the `x-callback-token` header, once (no retries)."""
+async def deliver(
+    config: EmulatorConfig, payload: dict[str, Any], url: str | None = None
+) -> Delivery:
+    """POST the payload to `url` (the invoice webhook by default) with the `x-callback-token`
+    header, once (no retries)."""
     headers = {"x-callback-token": config.callback_token, "webhook-id": str(uuid.uuid4())}
     try:
         async with httpx.AsyncClient(timeout=config.callback_timeout_s) as client:
-            response = await client.post(config.callback_url, json=payload, headers=headers)
+            response = await client.post(url or config.callback_url, json=payload, headers=headers)
     except httpx.HTTPError as error:
         return Delivery(None, None, f"{type(error).__name__}: {error}")
     return Delivery(response.status_code, _body_of(response))

@@ -19,9 +19,14 @@ class EmulatorConfig:
     callback_token: str
     merchant_name: str = "Nusademy"
     callback_timeout_s: float = 30.0
+    refund_callback_url: str = ""
+    """The service's Xendit refund webhook; by default `refund` beside the invoice webhook."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        if not self.refund_callback_url:
+            beside = self.callback_url.rstrip("/").rsplit("/", 1)[0] + "/refund"
+            object.__setattr__(self, "refund_callback_url", beside)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "EmulatorConfig":

@@ -1,13 +1,17 @@
 """Endpoints for programs (tests, scripts): act as the payer, inject faults, look inside."""
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Response
+from pydantic import BaseModel
 
+from emulator.callbacks import deliver
+from emulator.clock import iso_millis, utcnow
 from emulator.deps import ConfigDep, StateDep
 from emulator.faults import FaultSpec
 from emulator.payments import Payment, call_back_again, expire_and_call_back, find_invoice, pay
+from emulator.xendit_models import refund_callback
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 Json = dict[str, Any]
@@ -68,6 +72,44 @@ async def list_invoices(state: StateDep) -> list[Json]:
 @router.get("/refunds")
 async def list_refunds(state: StateDep) -> list[Json]:
     return [record.refund for record in state.refunds.values()]
+
+
+class RefundMode(BaseModel):
+    settle: Literal["at_once", "later"]
+
+
+class RefundSettlement(BaseModel):
+    status: Literal["SUCCEEDED", "FAILED"] = "SUCCEEDED"
+    callback: bool = True
+
+
+@router.put("/refunds/mode")
+async def set_refund_mode(mode: RefundMode, state: StateDep) -> RefundMode:
+    """`later`: new refunds stay PENDING until settled through the endpoint below."""
+    state.refunds_settle_at_once = mode.settle == "at_once"
+    return mode
+
+
+@router.post("/refunds/{refund_id}/settle")
+async def settle_refund(
+    refund_id: str, settlement: RefundSettlement, state: StateDep, config: ConfigDep
+) -> Json:
+    """PENDING -> SUCCEEDED or FAILED, then (unless `callback` is false) Xendit's refund
+    callback to the service's refund webhook; 409 if the refund is not PENDING."""
+    record = state.refunds.get(refund_id)
+    if record is None:
+        raise HTTPException(404, f"no refund {refund_id}")
+    if record.refund["status"] != "PENDING":
+        raise HTTPException(409, f"refund {refund_id} is {record.refund['status']}, not PENDING")
+    now = utcnow()
+    record.refund.update(status=settlement.status, updated=iso_millis(now))
+    if settlement.status == "FAILED":
+        record.refund["failure_code"] = "REFUND_FAILED"
+    delivery = None
+    if settlement.callback:
+        payload = refund_callback(record.refund, state.user_id, now)
+        delivery = await deliver(config, payload, config.refund_callback_url)
+    return {"refund": record.refund, "callback": delivery.as_json() if delivery else None}
 
 
 @router.get("/calendar/events")

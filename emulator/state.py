@@ -61,6 +61,8 @@ class EmulatorState:
     user_id: str = field(default_factory=xendit_object_id)
     invoices: dict[str, InvoiceRecord] = field(default_factory=dict)
     refunds: dict[str, RefundRecord] = field(default_factory=dict)
+    refunds_settle_at_once: bool = True
+    """False: new refunds stay PENDING until `POST /sandbox/refunds/{id}/settle`."""
     events: dict[tuple[str, str], EventRecord] = field(default_factory=dict)
     mail: list[Json] = field(default_factory=list)
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
@@ -71,6 +73,7 @@ class EmulatorState:
         stay valid, so running clients keep working."""
         self.invoices.clear()
         self.refunds.clear()
+        self.refunds_settle_at_once = True
         self.events.clear()
         self.mail.clear()
         self.faults.reset()

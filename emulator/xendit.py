@@ -165,7 +165,8 @@ async def create_refund(
     paid = float(invoice.get("paid_amount") or 0.0)
     amount = body.amount if body.amount is not None else paid - record.refunded_amount
     check_refundable(invoice, record.refunded_amount, amount)
-    refund = new_refund(body, invoice, amount=amount, now=utcnow())
+    status = "SUCCEEDED" if state.refunds_settle_at_once else "PENDING"
+    refund = new_refund(body, invoice, amount=amount, now=utcnow(), status=status)
     state.refunds[refund["id"]] = RefundRecord(refund, idempotency_key or None)
     record.refunded_amount += amount
     return refund

@@ -311,8 +311,9 @@ def new_refund(
     *,
     amount: float,
     now: datetime,
+    status: str = "SUCCEEDED",
 ) -> Json:
-    """A refund as `POST /refunds` answers it; the emulator settles refunds at once."""
+    """A refund as `POST /refunds` answers it: SUCCEEDED at once, or PENDING."""
     stamp = iso_millis(now)
     return {
         "id": refund_id(),
@@ -324,7 +325,7 @@ def new_refund(
         "country": "ID",
         "currency": request.currency or invoice["currency"],
         "reference_id": request.reference_id,
-        "status": "SUCCEEDED",
+        "status": status,
         "reason": request.reason,
         "failure_code": None,
         "refund_fee_amount": 0.0,
@@ -353,3 +354,13 @@ def check_refundable(invoice: Json, already_refunded: float, amount: float) -> N
             "MAXIMUM_REFUND_AMOUNT_REACHED",
             "the refund amount exceeds the amount paid less earlier refunds",
         )
+
+
+def refund_callback(refund: Json, business_id: str, now: datetime) -> Json:
+    """The refund webhook: `refund.succeeded` or `refund.failed`, the refund under `data`."""
+    return {
+        "event": f"refund.{str(refund['status']).lower()}",
+        "business_id": business_id,
+        "created": iso_millis(now),
+        "data": refund,
+    }

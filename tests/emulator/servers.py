@@ -85,6 +85,7 @@ class WebhookReceiver:
         app = FastAPI()
 
         @app.post("/webhook")
+        @app.post("/refund")
         async def webhook(request: Request) -> JSONResponse:
             received = Received(dict(request.headers), await request.json())
             with self._lock:

@@ -10,6 +10,9 @@ from xendit.invoice.model.create_invoice_request import CreateInvoiceRequest
 from xendit.refund import RefundApi
 from xendit.refund.model.create_refund import CreateRefund
 
+from tests.emulator.conftest import CALLBACK_TOKEN
+from tests.emulator.servers import WebhookReceiver
+
 
 def _paid_invoice(
     invoices: InvoiceApi, sandbox: httpx.Client, method: str = "EWALLET", pay: bool = True
@@ -117,3 +120,42 @@ def test_bank_transfers_are_not_refundable_through_the_api(
         _refund(refunds, invoice.id, "refund-va")
 
     assert caught.value.errorCode == "REFUND_NOT_SUPPORTED"
+
+
+def test_refund_settled_later_sends_the_refund_callback(
+    invoices: InvoiceApi, refunds: RefundApi, sandbox: httpx.Client, receiver: WebhookReceiver
+) -> None:
+    invoice = _paid_invoice(invoices, sandbox)
+    assert sandbox.put("/sandbox/refunds/mode", json={"settle": "later"}).status_code == 200
+    receiver.clear()
+
+    refund = _refund(refunds, invoice.id, "refund-order-later")
+    assert refund["status"] == "PENDING"
+    settled = sandbox.post(f"/sandbox/refunds/{refund.id}/settle", json={})
+
+    assert settled.status_code == 200, settled.text
+    assert refunds.get_refund(refund_id=refund.id)["status"] == "SUCCEEDED"
+    [callback] = receiver.received
+    assert callback.headers["x-callback-token"] == CALLBACK_TOKEN
+    assert callback.payload["event"] == "refund.succeeded"
+    assert callback.payload["data"]["id"] == refund.id
+    assert callback.payload["data"]["reference_id"] == "refund-order-later"
+    again = sandbox.post(f"/sandbox/refunds/{refund.id}/settle", json={"status": "FAILED"})
+    assert again.status_code == 409
+
+
+def test_refund_may_fail_without_a_callback(
+    invoices: InvoiceApi, refunds: RefundApi, sandbox: httpx.Client, receiver: WebhookReceiver
+) -> None:
+    invoice = _paid_invoice(invoices, sandbox)
+    sandbox.put("/sandbox/refunds/mode", json={"settle": "later"})
+    receiver.clear()
+    refund = _refund(refunds, invoice.id, "refund-order-fails")
+
+    failed = sandbox.post(
+        f"/sandbox/refunds/{refund.id}/settle", json={"status": "FAILED", "callback": False}
+    )
+
+    assert failed.status_code == 200 and failed.json()["callback"] is None
+    assert refunds.get_refund(refund_id=refund.id)["status"] == "FAILED"
+    assert receiver.received == []
