@@ -38,6 +38,7 @@ def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wo
             payments.create_invoice,
             payments.expire_invoice,
             payments.refund_payment,
+            payments.refund_status,
             calendar.book_session,
             calendar.cancel_session,
             calendar.move_session,

@@ -64,6 +64,11 @@ class RefundInput:
 
 
 @dataclass
+class RefundStatusInput:
+    refund_id: str
+
+
+@dataclass
 class RefundResult:
     status: str
     refund_id: str | None = None
@@ -103,6 +108,18 @@ def _invoice_info(invoice: Any) -> InvoiceInfo:
         paid_at=_as_datetime(_get(invoice, "paid_at")),
         payment_method=_plain(_get(invoice, "payment_method")),
         payment_channel=_plain(_get(invoice, "payment_channel")),
+    )
+
+
+def refund_status_of(xendit_status: str | None) -> str:
+    """Xendit's refund status as the order's refund sub-state."""
+    status = str(xendit_status or "PENDING").upper()
+    return {"SUCCEEDED": "succeeded", "FAILED": "failed"}.get(status, "pending")
+
+
+def _refund_result(refund: Any) -> RefundResult:
+    return RefundResult(
+        status=refund_status_of(_plain(_get(refund, "status"))), refund_id=_get(refund, "id")
     )
 
 
@@ -179,9 +196,17 @@ class XenditActivities:
                 metadata={"order_id": request.order_id, "why": request.reason},
             ),
         )
-        status = str(_get(refund, "status") or "PENDING").upper()
-        mapped = {"SUCCEEDED": "succeeded", "FAILED": "failed"}.get(status, "pending")
-        return RefundResult(status=mapped, refund_id=_get(refund, "id"))
+        return _refund_result(refund)
+
+    @activity.defn
+    async def refund_status(self, request: RefundStatusInput) -> RefundResult:
+        """Where a refund stands, asked of Xendit (when its callback is late)."""
+        try:
+            refund = await asyncio.to_thread(self._refunds.get_refund, refund_id=request.refund_id)
+        except xendit.XenditSdkException as error:
+            _raise_for_client_error(error)
+            raise
+        return _refund_result(refund)
 
     @activity.defn
     async def refund_payment(self, request: RefundInput) -> RefundResult:

@@ -62,6 +62,8 @@ def policy_of(settings: Settings) -> OrderPolicy:
         mentee_cancellation_cutoff_s=int(settings.mentee_cancellation_cutoff.total_seconds()),
         reminder_offsets_s=[int(offset.total_seconds()) for offset in settings.reminder_offsets],
         late_payment_grace_s=int(settings.late_payment_grace.total_seconds()),
+        refund_check_interval_s=int(settings.refund_check_interval.total_seconds()),
+        refund_checks=settings.refund_checks,
     )
 
 
@@ -76,6 +78,13 @@ async def load_timeline(session: AsyncSession, order_id: uuid.UUID) -> list[Orde
         .order_by(OrderEvent.at, OrderEvent.id)
     )
     return list(rows)
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """End the session's read transaction before waiting on a workflow: its connection goes
+    back to the pool instead of idling in transaction for as long as the workflow takes (the
+    activities the wait depends on need connections too; the session reconnects when used)."""
+    await session.commit()
 
 
 def _cause(error: WorkflowUpdateFailedError) -> ApplicationError | None:
@@ -206,6 +215,7 @@ async def send_request(
 ) -> None:
     """Send an update to the order's workflow; a refusal becomes a 409 with its reason."""
     handle = client.get_workflow_handle(workflow_id_for(str(order.id)))
+    await release_connection(session)
     try:
         await handle.execute_update(update, body)
     except WorkflowUpdateFailedError as error:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from mentoring.domain import PaymentExpired, PaymentReceived, workflow_id_for
+from mentoring.domain import PaymentExpired, PaymentReceived, RefundSettled, workflow_id_for
 from mentoring.tables import WebhookEvent
 from workflows.order import MentoringOrderWorkflow
 
@@ -51,6 +51,12 @@ async def forward(client: Client, event: WebhookEvent) -> str | None:
     try:
         if event.event_type in PAID_STATUSES:
             await handle.signal(MentoringOrderWorkflow.payment_received, payment_of(event.payload))
+        elif event.event_type.startswith("REFUND_"):
+            refund = event.payload["data"]
+            await handle.signal(
+                MentoringOrderWorkflow.refund_settled,
+                RefundSettled(refund_id=str(refund["id"]), status=str(refund["status"])),
+            )
         elif event.event_type == "EXPIRED":
             await handle.signal(
                 MentoringOrderWorkflow.payment_expired, PaymentExpired(str(event.invoice_id))

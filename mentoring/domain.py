@@ -76,8 +76,11 @@ def email_key(order_id: str, template: str, occurrence: str = "1") -> str:
     return f"{order_id}:{template}:{occurrence}"
 
 
+REFUND_KEY_PREFIX = "refund-"
+
+
 def refund_key(order_id: str) -> str:
-    return f"refund-{order_id}"
+    return f"{REFUND_KEY_PREFIX}{order_id}"
 
 
 def request_fingerprint(body: str) -> str:
@@ -112,6 +115,8 @@ class OrderPolicy:
     mentee_cancellation_cutoff_s: int
     reminder_offsets_s: list[int]
     late_payment_grace_s: int = 7 * 24 * 3600
+    refund_check_interval_s: int = 6 * 3600
+    refund_checks: int = 12
 
 
 @dataclass
@@ -178,6 +183,14 @@ class PaymentReceived:
 @dataclass
 class PaymentExpired:
     invoice_id: str
+
+
+@dataclass
+class RefundSettled:
+    """Xendit's refund callback (`refund.succeeded` or `refund.failed`)."""
+
+    refund_id: str
+    status: str
 
 
 @dataclass

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         default_factory=lambda: [timedelta(hours=24), timedelta(hours=1)]
     )
     late_payment_grace: timedelta = timedelta(days=7)
+    # A pending refund without Xendit's callback is looked up this often, this many times.
+    refund_check_interval: timedelta = timedelta(hours=6)
+    refund_checks: int = 12
     minimum_lead_time: timedelta = timedelta(hours=3)
     invoice_wait_timeout: timedelta = timedelta(seconds=20)
 

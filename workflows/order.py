@@ -29,7 +29,9 @@ with workflow.unsafe.imports_passed_through():
         ExpireInvoiceInput,
         InvoiceInfo,
         RefundInput,
+        RefundStatusInput,
         XenditActivities,
+        refund_status_of,
     )
     from activities.records import SLOT_UNAVAILABLE, CreateOrderRecordInput, RecordActivities
     from mentoring.domain import (
@@ -45,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentExpired,
         PaymentReceived,
         PaymentStatus,
+        RefundSettled,
         RefundStatus,
         RescheduleInput,
         TransitionRecord,
@@ -126,6 +129,7 @@ class MentoringOrderWorkflow:
         self._mentor_reminded = False
         self._outbox: list[asyncio.Task[bool]] = []
         self._background: list[asyncio.Task[None]] = []
+        self._refund_outcomes: dict[str, str] = {}
 
     # ---- messages in -------------------------------------------------------------------------
 
@@ -140,6 +144,10 @@ class MentoringOrderWorkflow:
     @workflow.signal
     def payment_expired(self, expiry: PaymentExpired) -> None:
         self._inbox.append(expiry)
+
+    @workflow.signal
+    def refund_settled(self, outcome: RefundSettled) -> None:
+        self._refund_outcomes[outcome.refund_id] = outcome.status
 
     @workflow.update
     async def invoice_ready(self, request: InvoiceReadyInput) -> str:
@@ -829,14 +837,44 @@ class MentoringOrderWorkflow:
         except ActivityError as error:
             state.refund_status = RefundStatus.FAILED
             state.admin_note = f"refund failed: {error.cause or error}"
+        if state.refund_status == RefundStatus.PENDING and state.refund_id is not None:
+            await self._transition("refund_pending", data={"refund_id": state.refund_id})
+            await self._await_refund_outcome(state.refund_id)
+        if state.refund_status == RefundStatus.FAILED:
+            state.admin_note = state.admin_note or "refund failed: Xendit reported FAILED"
         if state.refund_status in (RefundStatus.MANUAL_REQUIRED, RefundStatus.FAILED):
             state.needs_admin = True
             state.admin_note = state.admin_note or (
                 f"refund by hand: {state.payment_method} payments cannot be refunded by API"
             )
         await self._transition(f"refund_{state.refund_status}", data={"amount": str(refund.amount)})
-        note = self._refund_note(state.refund_status)
-        await self._email_mentee("refund_issued", "1", refund_note=note)
+        if state.refund_status != RefundStatus.PENDING:
+            note = self._refund_note(state.refund_status)
+            await self._email_mentee("refund_issued", "1", refund_note=note)
+
+    async def _await_refund_outcome(self, refund_id: str) -> None:
+        """Xendit's refund callback settles it; without one, Xendit is asked at each interval,
+        and after the last the refund stays pending, flagged for admin."""
+        interval = timedelta(seconds=self._order.policy.refund_check_interval_s)
+        for _ in range(self._order.policy.refund_checks):
+            try:
+                await workflow.wait_condition(
+                    lambda: refund_id in self._refund_outcomes, timeout=interval
+                )
+                status = refund_status_of(self._refund_outcomes[refund_id])
+            except TimeoutError:
+                checked = await workflow.execute_activity_method(
+                    XenditActivities.refund_status,
+                    RefundStatusInput(refund_id),
+                    start_to_close_timeout=PROVIDER_TIMEOUT,
+                    retry_policy=PROVIDER_RETRY,
+                )
+                status = checked.status
+            self._state.refund_status = RefundStatus(status)
+            if self._state.refund_status != RefundStatus.PENDING:
+                return
+        self._state.needs_admin = True
+        self._state.admin_note = f"refund {refund_id} still pending at Xendit"
 
     def _refund_note(self, status: RefundStatus) -> str:
         notes = REFUND_NOTES.get(status, REFUND_NOTES[RefundStatus.MANUAL_REQUIRED])

@@ -1,8 +1,8 @@
-"""Xendit's invoice callback: authenticate, store, acknowledge, forward."""
+"""Xendit's invoice and refund callbacks: authenticate, store, acknowledge, forward."""
 
 import hmac
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -11,6 +11,8 @@ from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, error_responses
 from api.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
 from api.webhook_relay import forward, mark_forwarded
+from mentoring.domain import REFUND_KEY_PREFIX
+from mentoring.settings import Settings
 from mentoring.tables import WebhookEvent
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -39,6 +41,27 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+class RefundCallbackData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(max_length=200)
+    status: str = Field(max_length=25)
+    reference_id: str | None = Field(default=None, max_length=200)
+    invoice_id: str | None = Field(default=None, max_length=64)
+
+
+class RefundCallback(BaseModel):
+    """Xendit's refund callback; the whole payload is stored as it came."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event: str = Field(max_length=64)
+    data: RefundCallbackData
+
+
+Callback = TypeVar("Callback", InvoiceCallback, RefundCallback)
+
+
 class WebhookAck(BaseModel):
     received: bool
     event_id: int
@@ -62,18 +85,8 @@ async def xendit_invoice_callback(
     settings: SettingsDep,
     x_callback_token: Annotated[str | None, Header()] = None,
 ) -> WebhookAck:
-    expected = settings.xendit_callback_token.encode()
-    if not (
-        expected and x_callback_token and hmac.compare_digest(expected, x_callback_token.encode())
-    ):
-        WEBHOOKS_REJECTED.inc()
-        raise ApiError(401, "invalid_callback_token", "the x-callback-token header is not valid")
-    try:
-        payload: Any = _without_nul(await request.json())
-        callback = InvoiceCallback.model_validate(payload)
-    except ValueError as error:
-        details = error.errors() if isinstance(error, ValidationError) else None
-        raise ApiError(422, "invalid_callback", "not an invoice callback", details) from error
+    _authenticate(settings, x_callback_token)
+    payload, callback = await _parse(request, InvoiceCallback, "not an invoice callback")
     event = WebhookEvent(
         provider="xendit",
         event_type=callback.status.upper(),
@@ -81,6 +94,61 @@ async def xendit_invoice_callback(
         external_id=callback.external_id,
         payload=payload,
     )
+    return await _store_and_forward(session, temporal, event)
+
+
+@router.post(
+    "/xendit/refund",
+    responses=error_responses(401, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RefundCallback.model_json_schema()}},
+        }
+    },
+)
+async def xendit_refund_callback(
+    request: Request,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    x_callback_token: Annotated[str | None, Header()] = None,
+) -> WebhookAck:
+    """Xendit's `refund.succeeded` / `refund.failed`; the order is the refund's reference_id
+    (`refund-<order_id>`)."""
+    _authenticate(settings, x_callback_token)
+    payload, callback = await _parse(request, RefundCallback, "not a refund callback")
+    refund = callback.data
+    event = WebhookEvent(
+        provider="xendit",
+        event_type=f"REFUND_{refund.status.upper()}"[:32],
+        invoice_id=refund.invoice_id,
+        external_id=(refund.reference_id or "").removeprefix(REFUND_KEY_PREFIX) or None,
+        payload=payload,
+    )
+    return await _store_and_forward(session, temporal, event)
+
+
+def _authenticate(settings: Settings, token: str | None) -> None:
+    expected = settings.xendit_callback_token.encode()
+    if not (expected and token and hmac.compare_digest(expected, token.encode())):
+        WEBHOOKS_REJECTED.inc()
+        raise ApiError(401, "invalid_callback_token", "the x-callback-token header is not valid")
+
+
+async def _parse(request: Request, model: type[Callback], what: str) -> tuple[Any, Callback]:
+    try:
+        payload: Any = _without_nul(await request.json())
+        return payload, model.model_validate(payload)
+    except ValueError as error:
+        details = error.errors() if isinstance(error, ValidationError) else None
+        raise ApiError(422, "invalid_callback", what, details) from error
+
+
+async def _store_and_forward(
+    session: SessionDep, temporal: TemporalDep, event: WebhookEvent
+) -> WebhookAck:
+    """Stored before it is acknowledged; forwarded now, or by the relay later."""
     session.add(event)
     await session.commit()
     WEBHOOKS_RECEIVED.labels(event.event_type).inc()
