@@ -15,6 +15,7 @@ from api.ordering import (
     load_order,
     load_timeline,
     order_id_for,
+    release_connection,
     send_request,
     start_order,
     validate_order_request,
@@ -75,9 +76,11 @@ async def create_order(
             )
         if existing.invoice_url is None and existing.status == "awaiting_payment":
             # A retry after a 503: wait again for the invoice of the order already started.
+            await release_connection(session)
             await start_order(temporal, settings, order_input)
         return await _order_out(session, order_id)
     validate_order_request(body, settings, now)
+    await release_connection(session)
     await start_order(temporal, settings, order_input)
     ORDERS_CREATED.inc()
     return await _order_out(session, order_id)
