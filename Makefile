@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint install histories
+.PHONY: dev test lint install histories bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ dev: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/pytest
+
+# The end-to-end benchmark, against a running `make dev` (in another shell):
+#   make bench ORDERS=200 CONCURRENCY=20
+ORDERS ?= 50
+CONCURRENCY ?= 1
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/order_flow.py --orders $(ORDERS) --concurrency $(CONCURRENCY) $(BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
