@@ -59,6 +59,26 @@ class RefundCallback(BaseModel):
     data: RefundCallbackData
 
 
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its nested models written in place: an OpenAPI document
+    cannot resolve pydantic's local `$defs`."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference.startswith("#/$defs/"):
+                return resolve(definitions[reference.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 Callback = TypeVar("Callback", InvoiceCallback, RefundCallback)
 
 
@@ -103,7 +123,7 @@ async def xendit_invoice_callback(
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": RefundCallback.model_json_schema()}},
+            "content": {"application/json": {"schema": _inline_schema(RefundCallback)}},
         }
     },
 )

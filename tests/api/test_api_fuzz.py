@@ -37,9 +37,10 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import APIOperation, Case, CheckContext, GenerationMode, Response
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from sqlalchemy import text
 from temporalio.exceptions import ApplicationError
 
-from tests.support import Stack, session_start
+from tests.support import Stack, session_start, wait_until
 
 Operation = APIOperation[Any, Any, Any, Any]
 AnyCase = Case[Operation]
@@ -150,6 +151,11 @@ def _with_real_ids(case: AnyCase, seeded: Seeded, pick: int) -> None:
     if path == "/v1/orders" and case.operation.method.upper() == "POST":
         case.body["mentor_id"] = seeded.mentor_id
         case.body["duration_minutes"] = seeded.durations[pick % len(seeded.durations)]
+    elif path == "/v1/webhooks/xendit/refund":
+        index = pick % len(seeded.order_ids)
+        refund = case.body.get("data")
+        if isinstance(refund, dict):
+            refund["reference_id"] = f"refund-{seeded.order_ids[index]}"
     elif path.startswith("/v1/webhooks/"):
         index = pick % len(seeded.order_ids)
         case.body["external_id"] = seeded.order_ids[index]
@@ -272,6 +278,19 @@ async def _seed(stack: Stack) -> Seeded:
     )
 
 
+async def _first_activities_done(stack: Stack) -> bool:
+    """Every order has its invoice (or ended without one) and no email is still being sent."""
+    async with stack.engine.connect() as connection:
+        waiting = await connection.scalar(
+            text(
+                "SELECT (SELECT count(*) FROM orders WHERE status = 'awaiting_payment'"
+                " AND invoice_url IS NULL)"
+                " + (SELECT count(*) FROM sent_emails WHERE status <> 'sent')"
+            )
+        )
+    return bool(waiting == 0)
+
+
 def _broken_activities(records: list[logging.LogRecord]) -> list[str]:
     """Activities the fuzzed data broke: failed with anything but a deliberate ApplicationError
     (a refusal such as SlotUnavailable)."""
@@ -305,6 +324,7 @@ async def test_every_operation_survives_fuzzing_and_keeps_its_contract(
         "POST /v1/orders/{order_id}/cancel",
         "POST /v1/orders/{order_id}/reschedule",
         "POST /v1/webhooks/xendit/invoice",
+        "POST /v1/webhooks/xendit/refund",
         "GET /healthz",
         "GET /readyz",
     ):
@@ -314,6 +334,6 @@ async def test_every_operation_survives_fuzzing_and_keeps_its_contract(
     caplog.set_level(logging.WARNING, logger="temporalio.activity")
     failures = await asyncio.to_thread(fuzz_all, operations, stack, seeded, base_url, print)
     assert not failures, "\n\n".join(failures)
-    await asyncio.sleep(1)  # the last orders' first activities
+    await wait_until(lambda: _first_activities_done(stack), "the fuzzed orders' first activities")
     broken = _broken_activities(caplog.records)
     assert not broken, "\n".join(broken)
