@@ -3,7 +3,8 @@
 Hypothesis draws, per example, a few orders and a list of steps; a step is one message (pay,
 a duplicate callback, expiry, a late transfer, the mentor's decision, a cancel, a reschedule,
 time passing on the order's own clock) or two of them sent at once to the same order. The steps
-run against the real stack; then every order is moved past its end and the invariants of
+run against the real stack; then every order not yet terminal is moved past its end (plus a
+small grace), each is left to settle (no workflow task, no activity in flight) and the invariants of
 shared/design/invariants.md that can be seen from outside are checked on each:
 
 1. no money kept without a session, 2. no session without money and consent,
@@ -13,7 +14,7 @@ and no API answer is a 5xx, every 4xx has the error shape `{"error": {"code", "m
 
 INTERLEAVINGS (environment) sets how many examples one run plays (default below); by default
 the same ones every run (derandomized), INTERLEAVINGS_RANDOM=1 draws new ones (with pytest's
---hypothesis-seed to replay a run).
+--hypothesis-seed to replay a run). The default 30 take about 2 min 15 s on two cores.
 """
 
 import asyncio
