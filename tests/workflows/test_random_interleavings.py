@@ -474,3 +474,28 @@ def test_the_checks_catch_each_broken_invariant() -> None:
             s.invoices[0].update(status="EXPIRED"),
         )
     )
+
+
+# ---- what the interleavings found ------------------------------------------------------------
+
+
+async def test_foreign_currency_callback_then_payment_deadline_is_not_stuck(stack: Stack) -> None:
+    """Found by the interleavings (plan: pay_short short and USD, no other message): closing a
+    paid invoice at the payment deadline failed forever (the SDK's enum objects in the
+    activity's result could not be serialised), the order stuck in awaiting_payment. Fixed in
+    c6cdb28 (the other engineer's, found at the same time; its short-payment test covers the
+    short case), this one keeps the foreign-currency case."""
+    mentor = await stack.create_mentor()
+    played = await create(stack, mentor, 1, 26)
+    await play(stack, played, ("pay_short", 0, "USD"))
+    await play(stack, played, ("advance", 0, timedelta(minutes=70)))
+    await settled(stack, played.id)
+
+    after_deadline = await stack.get_order(played.id)
+    # Xendit's invoice says paid in full in IDR: the workflow takes it (the callback's currency
+    # was flagged, the invoice it reads back at the deadline wins); never stuck in between.
+    assert after_deadline["status"] != "awaiting_payment"
+    end = datetime.fromisoformat(after_deadline["end_time"])
+    await advance_to(stack, played.id, end + END_GRACE, may_close=True)
+    await settled(stack, played.id)
+    check_invariants(await stack.get_order(played.id), await outside(stack))
