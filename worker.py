@@ -6,6 +6,7 @@
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -45,6 +46,10 @@ def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wo
             email.send_email,
         ],
         max_concurrent_activities=50,
+        # Heartbeats reach the server at least this often: by default only every 80 % of the
+        # heartbeat timeout, which a loaded worker overran (a booking timed out at 20 s).
+        max_heartbeat_throttle_interval=timedelta(seconds=5),
+        default_heartbeat_throttle_interval=timedelta(seconds=5),
     )
 
 

@@ -9,10 +9,12 @@ from googleapiclient.errors import HttpError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.blocking import in_thread
 from activities.google_services import GoogleServices
 
-MEET_READY_POLLS = 20
-MEET_POLL_INTERVAL_S = 0.5
+HEARTBEAT_EVERY_S = 5.0
+# Google makes the Meet room within a second or two: look soon, then less often.
+MEET_POLL_INTERVALS_S = (0.1, 0.2, 0.4, 0.8, *(1.0,) * 9)
 
 
 @dataclass
@@ -63,6 +65,12 @@ def _conference_state(event: dict[str, Any]) -> tuple[str, str | None]:
         if entry.get("entryPointType") == "video":
             link = link or entry.get("uri")
     return str(status), link
+
+
+async def _heartbeat_every(seconds: float) -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(seconds)
 
 
 class CalendarActivities:
@@ -123,9 +131,17 @@ class CalendarActivities:
 
     async def _book(self, request: BookSessionInput) -> BookedSession:
         # The Google calls block, so they run in threads; the heartbeats and the waits stay on
-        # the event loop (an async activity may only heartbeat from there).
-        event = await asyncio.to_thread(self._insert_or_get, request)
-        for _ in range(MEET_READY_POLLS):
+        # the event loop (an async activity may only heartbeat from there), and go on while a
+        # slow call is under way.
+        beating = asyncio.create_task(_heartbeat_every(HEARTBEAT_EVERY_S))
+        try:
+            return await self._insert_and_wait_for_meet(request)
+        finally:
+            beating.cancel()
+
+    async def _insert_and_wait_for_meet(self, request: BookSessionInput) -> BookedSession:
+        event = await in_thread(self._insert_or_get, request)
+        for interval in MEET_POLL_INTERVALS_S:
             status, link = _conference_state(event)
             if status == "success" and link:
                 return BookedSession(request.event_id, link, event.get("htmlLink"))
@@ -133,9 +149,8 @@ class CalendarActivities:
                 raise ApplicationError(
                     "Google could not create the Meet room", type="MeetFailed", non_retryable=True
                 )
-            activity.heartbeat(status)
-            await asyncio.sleep(MEET_POLL_INTERVAL_S)
-            event = await asyncio.to_thread(self._get, request)
+            await asyncio.sleep(interval)
+            event = await in_thread(self._get, request)
         raise ApplicationError("the Meet room is still pending", type="MeetPending")
 
     @activity.defn
@@ -165,7 +180,7 @@ class CalendarActivities:
     @activity.defn
     async def cancel_session(self, request: CancelSessionInput) -> None:
         """Delete the event; an event already gone counts as done."""
-        await asyncio.to_thread(self._cancel, request)
+        await in_thread(self._cancel, request)
 
     def _move(self, request: MoveSessionInput) -> None:
         self._google.calendar().events().patch(
@@ -181,4 +196,4 @@ class CalendarActivities:
     @activity.defn
     async def move_session(self, request: MoveSessionInput) -> None:
         """Patch the same event to its new time (a patch to the same time is a no-op)."""
-        await asyncio.to_thread(self._move, request)
+        await in_thread(self._move, request)

@@ -1,6 +1,5 @@
 """Gmail activity: each email at most once, its key recorded before it is sent."""
 
-import asyncio
 import base64
 import uuid
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from activities.blocking import in_thread
 from activities.email_templates import render
 from activities.google_services import GoogleServices
 from mentoring.db import session_factory
@@ -175,7 +175,7 @@ class EmailActivities:
             return False
         message = self._mime(request)
         try:
-            message_id = await asyncio.to_thread(self._send, message)
+            message_id = await in_thread(self._send, message)
         except (HttpError, ConnectionRefusedError, BrokenPipeError):
             # Gmail refused, could not be reached or closed the connection before the request
             # was written, so nothing went out: a retry may send it.

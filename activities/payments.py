@@ -1,6 +1,5 @@
 """Xendit activities: invoices and refunds through xendit-python, idempotent by order id."""
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from xendit.invoice.model.create_invoice_request import CreateInvoiceRequest
 from xendit.refund import RefundApi
 from xendit.refund.model.create_refund import CreateRefund
 
+from activities.blocking import in_thread
 from mentoring.domain import refund_key
 from mentoring.settings import Settings
 
@@ -162,7 +162,7 @@ class XenditActivities:
     async def create_invoice(self, request: CreateInvoiceInput) -> InvoiceInfo:
         """One invoice per order: its external_id is the order id, looked up before creating."""
         try:
-            return await asyncio.to_thread(self._find_or_create_invoice, request)
+            return await in_thread(self._find_or_create_invoice, request)
         except xendit.XenditSdkException as error:
             _raise_for_client_error(error)
             raise
@@ -180,7 +180,7 @@ class XenditActivities:
     @activity.defn
     async def expire_invoice(self, request: ExpireInvoiceInput) -> InvoiceInfo:
         """Expire an open invoice; returns its final state, which may be PAID if the payment won."""
-        return await asyncio.to_thread(self._expire, request.invoice_id)
+        return await in_thread(self._expire, request.invoice_id)
 
     def _refund(self, request: RefundInput) -> RefundResult:
         if (request.payment_method or "").upper() not in API_REFUNDABLE_METHODS:
@@ -202,7 +202,7 @@ class XenditActivities:
     async def refund_status(self, request: RefundStatusInput) -> RefundResult:
         """Where a refund stands, asked of Xendit (when its callback is late)."""
         try:
-            refund = await asyncio.to_thread(self._refunds.get_refund, refund_id=request.refund_id)
+            refund = await in_thread(self._refunds.get_refund, refund_id=request.refund_id)
         except xendit.XenditSdkException as error:
             _raise_for_client_error(error)
             raise
@@ -212,7 +212,7 @@ class XenditActivities:
     async def refund_payment(self, request: RefundInput) -> RefundResult:
         """At most one refund per order: the idempotency key is `refund-<order_id>`."""
         try:
-            return await asyncio.to_thread(self._refund, request)
+            return await in_thread(self._refund, request)
         except xendit.XenditSdkException as error:
             _raise_for_client_error(error)
             raise

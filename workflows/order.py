@@ -736,7 +736,7 @@ class MentoringOrderWorkflow:
                     reminder_minutes=reminder_minutes,
                 ),
                 start_to_close_timeout=PROVIDER_TIMEOUT,
-                heartbeat_timeout=timedelta(seconds=20),
+                heartbeat_timeout=timedelta(seconds=60),
                 retry_policy=BOOKING_RETRY,
             )
         except ActivityError as error:
