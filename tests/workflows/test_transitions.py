@@ -51,6 +51,16 @@ async def _reschedule(stack: Stack, order_id: str, start: datetime) -> Any:
     )
 
 
+async def _past_cancellation_cutoff(stack: Stack, order: dict[str, Any]) -> None:
+    """An hour past the mentee's cancellation cutoff (24 h before the start), on the order's clock."""
+    cutoff = datetime.fromisoformat(order["start_time"]) - stack.settings.mentee_cancellation_cutoff
+    await _advance(
+        stack,
+        order["id"],
+        cutoff - datetime.fromisoformat(order["updated_at"]) + timedelta(hours=1),
+    )
+
+
 def _events(order: dict[str, Any]) -> list[str]:
     return [entry["event"] for entry in order["timeline"]]
 
@@ -370,12 +380,7 @@ async def test_mentee_cancels_before_cutoff_with_full_refund(stack: Stack) -> No
 
 async def test_after_cutoff_mentee_is_refused_but_admin_cancels(stack: Stack) -> None:
     _, order = await _confirmed(stack)
-    until_cutoff = datetime.fromisoformat(order["start_time"]) - timedelta(hours=24)
-    await _advance(
-        stack,
-        order["id"],
-        until_cutoff - datetime.fromisoformat(order["updated_at"]) + timedelta(hours=1),
-    )
+    await _past_cancellation_cutoff(stack, order)
 
     refused = await _cancel(stack, order["id"], stack.frontend, reason="changed my mind")
     assert refused.status_code == 409
@@ -387,6 +392,21 @@ async def test_after_cutoff_mentee_is_refused_but_admin_cancels(stack: Stack) ->
     cancelled = await _refund_settled(stack, order["id"], "succeeded")
     assert cancelled["status"] == "cancelled"
     assert "request_refused" in _events(cancelled)
+
+
+async def test_after_cutoff_the_mentor_cancels_with_full_refund(stack: Stack) -> None:
+    mentor, order = await _confirmed(stack)
+    await _past_cancellation_cutoff(stack, order)
+
+    response = await _cancel(stack, order["id"], stack.frontend, reason="ill", by="mentor")
+
+    assert response.status_code == 200, response.text
+    cancelled = await _refund_settled(stack, order["id"], "succeeded")
+    assert cancelled["status"] == "cancelled"
+    [entry] = [e for e in cancelled["timeline"] if e["event"] == "cancelled"]
+    assert entry["data"]["by"] == "mentor"
+    await stack.wait_for_template(order["mentee"]["email"], "cancelled")
+    await stack.wait_for_template(mentor["email"], "cancelled")
 
 
 async def test_cancelling_a_closed_order_is_refused(stack: Stack) -> None:
@@ -448,12 +468,7 @@ async def test_reschedule_into_a_taken_slot_is_refused(stack: Stack) -> None:
 
 async def test_reschedule_after_cutoff_is_refused(stack: Stack) -> None:
     _, order = await _confirmed(stack)
-    until_cutoff = datetime.fromisoformat(order["start_time"]) - timedelta(hours=24)
-    await _advance(
-        stack,
-        order["id"],
-        until_cutoff - datetime.fromisoformat(order["updated_at"]) + timedelta(hours=1),
-    )
+    await _past_cancellation_cutoff(stack, order)
 
     response = await _reschedule(
         stack, order["id"], datetime.fromisoformat(order["start_time"]) + timedelta(days=2)
