@@ -52,13 +52,11 @@ async def _reschedule(stack: Stack, order_id: str, start: datetime) -> Any:
 
 
 async def _past_cancellation_cutoff(stack: Stack, order: dict[str, Any]) -> None:
-    """An hour past the mentee's cancellation cutoff (24 h before the start), on the order's clock."""
-    cutoff = datetime.fromisoformat(order["start_time"]) - stack.settings.mentee_cancellation_cutoff
-    await _advance(
-        stack,
-        order["id"],
-        cutoff - datetime.fromisoformat(order["updated_at"]) + timedelta(hours=1),
-    )
+    """An hour past the mentee's cancellation cutoff, on the order's own clock."""
+    start = datetime.fromisoformat(order["start_time"])
+    cutoff = start - stack.settings.mentee_cancellation_cutoff
+    now = datetime.fromisoformat(order["updated_at"])
+    await _advance(stack, order["id"], cutoff - now + timedelta(hours=1))
 
 
 def _events(order: dict[str, Any]) -> list[str]:
