@@ -108,6 +108,14 @@ class Stack:
             self.created_orders.append(response.json()["id"])
         return response
 
+    async def new_order(self, **overrides: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new mentor and an order of theirs, created (201)."""
+        mentor = await self.create_mentor()
+        response = await self.create_order(mentor["id"], **overrides)
+        assert response.status_code == 201, response.text
+        order: dict[str, Any] = response.json()
+        return mentor, order
+
     async def get_order(self, order_id: str) -> dict[str, Any]:
         response = await self.api.get(f"/v1/orders/{order_id}", headers=self.frontend)
         assert response.status_code == 200, response.text

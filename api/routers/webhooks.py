@@ -82,22 +82,25 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 Callback = TypeVar("Callback", InvoiceCallback, RefundCallback)
 
 
+def _callback_route(body: type[BaseModel]) -> dict[str, Any]:
+    """The body is read by hand (stored as it came), so the route declares it for OpenAPI."""
+    return {
+        "responses": error_responses(401, 422),
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _inline_schema(body)}},
+            }
+        },
+    }
+
+
 class WebhookAck(BaseModel):
     received: bool
     event_id: int
 
 
-@router.post(
-    "/xendit/invoice",
-    responses=error_responses(401, 422),
-    # The body is read by hand (stored as it came), so it is declared here.
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": InvoiceCallback.model_json_schema()}},
-        }
-    },
-)
+@router.post("/xendit/invoice", **_callback_route(InvoiceCallback))
 async def xendit_invoice_callback(
     request: Request,
     session: SessionDep,
@@ -117,16 +120,7 @@ async def xendit_invoice_callback(
     return await _store_and_forward(session, temporal, event)
 
 
-@router.post(
-    "/xendit/refund",
-    responses=error_responses(401, 422),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": _inline_schema(RefundCallback)}},
-        }
-    },
-)
+@router.post("/xendit/refund", **_callback_route(RefundCallback))
 async def xendit_refund_callback(
     request: Request,
     session: SessionDep,

@@ -7,15 +7,8 @@ from mentoring.domain import calendar_event_id_for, workflow_id_for
 from tests.support import Stack, wait_until
 
 
-async def _new_order(stack: Stack) -> tuple[dict[str, Any], dict[str, Any]]:
-    mentor = await stack.create_mentor()
-    response = await stack.create_order(mentor["id"])
-    assert response.status_code == 201, response.text
-    return mentor, response.json()
-
-
 async def test_created_order_has_its_invoice_and_price(stack: Stack) -> None:
-    mentor, order = await _new_order(stack)
+    mentor, order = await stack.new_order()
 
     assert order["status"] == "awaiting_payment"
     assert order["amount"] == 300_000
@@ -33,7 +26,7 @@ async def test_created_order_has_its_invoice_and_price(stack: Stack) -> None:
 
 
 async def test_pay_then_approve_books_the_session(stack: Stack) -> None:
-    mentor, order = await _new_order(stack)
+    mentor, order = await stack.new_order()
 
     await stack.pay(order["payment"]["invoice_id"], payment_method="EWALLET", payment_channel="OVO")
     paid = await stack.wait_for_status(order["id"], "awaiting_mentor")
@@ -59,7 +52,7 @@ async def test_pay_then_approve_books_the_session(stack: Stack) -> None:
 
 
 async def test_approve_then_pay_books_the_session(stack: Stack) -> None:
-    _, order = await _new_order(stack)
+    _, order = await stack.new_order()
 
     decided = await stack.decide(order["id"], "approve")
     assert decided.status_code == 200, decided.text
@@ -75,7 +68,7 @@ async def test_approve_then_pay_books_the_session(stack: Stack) -> None:
 
 
 async def test_invoice_expiry_callback_expires_the_order_and_frees_the_slot(stack: Stack) -> None:
-    mentor, order = await _new_order(stack)
+    mentor, order = await stack.new_order()
 
     response = await stack.sandbox.post(
         f"/sandbox/invoices/{order['payment']['invoice_id']}/expire"
@@ -90,7 +83,7 @@ async def test_invoice_expiry_callback_expires_the_order_and_frees_the_slot(stac
 
 
 async def test_payment_deadline_expires_the_order(stack: Stack) -> None:
-    _, order = await _new_order(stack)
+    _, order = await stack.new_order()
     handle = stack.client.get_workflow_handle(workflow_id_for(order["id"]))
 
     await stack.skipper.fast_forward(handle, timedelta(minutes=61))
@@ -102,7 +95,7 @@ async def test_payment_deadline_expires_the_order(stack: Stack) -> None:
 
 
 async def test_forged_webhook_is_refused_and_changes_nothing(stack: Stack) -> None:
-    _, order = await _new_order(stack)
+    _, order = await stack.new_order()
     payload = {
         "id": order["payment"]["invoice_id"],
         "external_id": order["id"],
@@ -126,7 +119,7 @@ async def test_forged_webhook_is_refused_and_changes_nothing(stack: Stack) -> No
 
 
 async def test_same_paid_callback_three_times_has_one_effect(stack: Stack) -> None:
-    mentor, order = await _new_order(stack)
+    mentor, order = await stack.new_order()
     invoice_id = order["payment"]["invoice_id"]
     await stack.decide(order["id"], "approve")
 

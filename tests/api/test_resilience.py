@@ -1,8 +1,6 @@
 """Nothing is lost (invariant 7): a callback acknowledged while Temporal is unreachable still
 reaches its order, and a worker restart mid-order neither loses the order nor repeats an effect."""
 
-from typing import Any
-
 import httpx
 
 from api.main import create_app
@@ -14,15 +12,8 @@ from tests.support import Stack, free_port
 EWALLET = {"payment_method": "EWALLET", "payment_channel": "OVO"}
 
 
-async def _new_order(stack: Stack) -> tuple[dict[str, Any], dict[str, Any]]:
-    mentor = await stack.create_mentor()
-    response = await stack.create_order(mentor["id"])
-    assert response.status_code == 201, response.text
-    return mentor, response.json()
-
-
 async def test_callback_stored_while_temporal_is_down_reaches_the_order(stack: Stack) -> None:
-    _, order = await _new_order(stack)
+    _, order = await stack.new_order()
     # An API process whose Temporal is unreachable (nothing listens on its port) receives
     # Xendit's PAID callback: it must store and acknowledge it all the same.
     cut_off_settings = stack.settings.model_copy(
@@ -63,7 +54,7 @@ async def test_callback_stored_while_temporal_is_down_reaches_the_order(stack: S
 
 
 async def test_worker_restart_mid_order_loses_nothing_and_repeats_nothing(stack: Stack) -> None:
-    mentor, order = await _new_order(stack)
+    mentor, order = await stack.new_order()
     await stack.wait_for_template(mentor["email"], "mentor_request")
     assert (await stack.decide(order["id"], "approve")).status_code == 200
 
