@@ -222,7 +222,9 @@ class MentoringOrderWorkflow:
         now = workflow.now()
         if now >= self._state.start_time:
             return ApplicationError("the session has already started", type="session_started")
-        if request.by == "mentee" and now > self._cancellation_cutoff():
+        # The cutoff protects the mentor's booked time: an unpaid order costs nobody anything.
+        paid = self._state.payment_status == PaymentStatus.PAID
+        if request.by == "mentee" and paid and now > self._cancellation_cutoff():
             return ApplicationError(
                 "a mentee may cancel only until "
                 f"{self._cancellation_cutoff().isoformat()}; ask the mentor or an admin",

@@ -407,6 +407,20 @@ async def test_after_cutoff_the_mentor_cancels_with_full_refund(stack: Stack) ->
     await stack.wait_for_template(mentor["email"], "cancelled")
 
 
+async def test_mentee_cancels_an_unpaid_order_even_after_the_cutoff(stack: Stack) -> None:
+    start = session_start(days_ahead=0) + timedelta(hours=5)
+    while start - datetime.now(start.tzinfo) < timedelta(hours=4):
+        start += timedelta(hours=1)
+    _, order = await _order(stack, start_time=start)
+
+    response = await _cancel(stack, order["id"], stack.frontend, reason="cannot pay today")
+
+    assert response.status_code == 200, response.text
+    cancelled = await stack.wait_for_status(order["id"], "cancelled")
+    assert cancelled["refund"]["status"] == "none"
+    assert (await _invoice(stack, order["id"]))["status"] == "EXPIRED"
+
+
 async def test_cancelling_a_closed_order_is_refused(stack: Stack) -> None:
     _, order = await _order(stack)
     assert (await stack.decide(order["id"], "decline")).status_code == 200
