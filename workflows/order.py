@@ -60,11 +60,13 @@ PROVIDER_TIMEOUT = timedelta(seconds=60)
 PROVIDER_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+# Google outages are retried until the session is near (BOOKING_MARGIN before its start, at most
+# BOOKING_PATIENCE): only then is a paid session given up, and refunded.
 BOOKING_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=20),
-    maximum_attempts=6,
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=2)
 )
+BOOKING_PATIENCE = timedelta(hours=12)
+BOOKING_MARGIN = timedelta(minutes=30)
 REFUND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     maximum_interval=timedelta(minutes=5),
@@ -738,6 +740,7 @@ class MentoringOrderWorkflow:
                     reminder_minutes=reminder_minutes,
                 ),
                 start_to_close_timeout=PROVIDER_TIMEOUT,
+                schedule_to_close_timeout=self._booking_patience(),
                 heartbeat_timeout=timedelta(seconds=60),
                 retry_policy=BOOKING_RETRY,
             )
@@ -764,6 +767,10 @@ class MentoringOrderWorkflow:
             self._email_mentee("confirmed", "1", name=order.mentee.name, invite=invite),
             self._email_mentor("confirmed", "1", name=order.mentor.name, invite=invite),
         )
+
+    def _booking_patience(self) -> timedelta:
+        until_margin = self._state.start_time - BOOKING_MARGIN - workflow.now()
+        return max(PROVIDER_TIMEOUT, min(until_margin, BOOKING_PATIENCE))
 
     async def _fail_booking(self, calendar_id: str, event_id: str, reason: str) -> None:
         # No session may exist without a confirmed order: remove a half-made event.
