@@ -224,6 +224,9 @@ class MentoringOrderWorkflow:
         now = workflow.now()
         if now >= self._state.start_time:
             return ApplicationError("the session has already started", type="session_started")
+        if status == OrderStatus.SCHEDULING:
+            # Booking waits out a Google outage; a cancel must not hang on it.
+            return ApplicationError("the session is being booked; try again", type="busy")
         # The cutoff protects the mentor's booked time: an unpaid order costs nobody anything.
         paid = self._state.payment_status == PaymentStatus.PAID
         if request.by == "mentee" and paid and now > self._cancellation_cutoff():

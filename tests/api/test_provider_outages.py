@@ -107,3 +107,23 @@ async def test_xendit_refund_outage_never_holds_up_the_decline(stack: Stack) -> 
     assert [r["amount"] for r in refunds if r["invoice_id"] == order["payment"]["invoice_id"]] == [
         300_000
     ]
+
+
+async def test_cancel_while_a_calendar_outage_holds_up_booking_is_busy_not_hung(
+    stack: Stack,
+) -> None:
+    _, order = await stack.new_order()
+    await stack.pay(order["payment"]["invoice_id"], payment_method="EWALLET")
+    await stack.wait_for_status(order["id"], "awaiting_mentor")
+    await _fault(stack, "calendar.events.insert", 503, times=3)
+    decided = await stack.decide(order["id"], "approve")
+    assert decided.json()["status"] == "scheduling"
+
+    busy = await stack.api.post(
+        f"/v1/orders/{order['id']}/cancel", json={"reason": "x"}, headers=stack.frontend
+    )
+
+    assert busy.status_code == 409, busy.text
+    assert busy.json()["error"]["code"] == "busy"
+    confirmed = await stack.wait_for_status(order["id"], "confirmed")
+    assert confirmed["refund"]["status"] == "none"
