@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from mentoring.domain import calendar_event_id_for, workflow_id_for
-from tests.support import Stack, wait_until
+from tests.support import Stack, paid_callback, wait_until
 
 
 async def test_created_order_has_its_invoice_and_price(stack: Stack) -> None:
@@ -96,14 +96,7 @@ async def test_payment_deadline_expires_the_order(stack: Stack) -> None:
 
 async def test_forged_webhook_is_refused_and_changes_nothing(stack: Stack) -> None:
     _, order = await stack.new_order()
-    payload = {
-        "id": order["payment"]["invoice_id"],
-        "external_id": order["id"],
-        "status": "PAID",
-        "amount": 300_000,
-        "paid_amount": 300_000,
-        "currency": "IDR",
-    }
+    payload = paid_callback(order)
 
     for headers in ({}, {"x-callback-token": "forged"}):
         response = await stack.api.post(

@@ -7,7 +7,7 @@ from api.main import create_app
 from mentoring.domain import calendar_event_id_for
 from mentoring.serving import BackgroundServer
 from mentoring.temporal import connect_temporal
-from tests.support import Stack, free_port
+from tests.support import Stack, free_port, paid_callback
 
 EWALLET = {"payment_method": "EWALLET", "payment_channel": "OVO"}
 
@@ -24,16 +24,7 @@ async def test_callback_stored_while_temporal_is_down_reaches_the_order(stack: S
     cut_off_api = await BackgroundServer(
         create_app(cut_off_settings, unreachable, stack.engine), port=port
     ).start()
-    callback = {
-        "id": order["payment"]["invoice_id"],
-        "external_id": order["id"],
-        "status": "PAID",
-        "amount": 300_000,
-        "paid_amount": 300_000,
-        "currency": "IDR",
-        "payment_method": "EWALLET",
-        "payment_channel": "OVO",
-    }
+    callback = paid_callback(order, payment_method="EWALLET", payment_channel="OVO")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as cut_off:
             ready = await cut_off.get("/readyz")
