@@ -43,11 +43,12 @@ IdempotencyKey = Annotated[
 
 
 async def _order_out(session: SessionDep, order_id: uuid.UUID) -> OrderOut:
-    # The timeline first: each transition commits its row and its event together, so the row
-    # read after is at least as new as the last event (read the other way round, a transition
-    # committed in between showed an event the row did not have yet).
-    timeline = await load_timeline(session, order_id)
+    # Row and timeline from one snapshot: each transition commits both together, and two reads
+    # in READ COMMITTED could each see a different side of one that committed in between.
+    await session.commit()
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     order = await load_order(session, order_id)
+    timeline = await load_timeline(session, order_id)
     if order is None:
         raise ApiError(404, "order_not_found", "no order with this id")
     return OrderOut.of(order, timeline)
