@@ -4,7 +4,7 @@ import hmac
 import logging
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
@@ -12,7 +12,6 @@ from api.errors import ApiError, error_responses
 from api.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
 from api.webhook_relay import forward, mark_forwarded
 from mentoring.domain import REFUND_KEY_PREFIX
-from mentoring.settings import Settings
 from mentoring.tables import WebhookEvent
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -82,9 +81,21 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 Callback = TypeVar("Callback", InvoiceCallback, RefundCallback)
 
 
+def require_xendit(
+    settings: SettingsDep, x_callback_token: Annotated[str | None, Header()] = None
+) -> None:
+    """Xendit's `x-callback-token`, compared in constant time with the configured one."""
+    expected = settings.xendit_callback_token.encode()
+    token = x_callback_token
+    if not (expected and token and hmac.compare_digest(expected, token.encode())):
+        WEBHOOKS_REJECTED.inc()
+        raise ApiError(401, "invalid_callback_token", "the x-callback-token header is not valid")
+
+
 def _callback_route(body: type[BaseModel]) -> dict[str, Any]:
     """The body is read by hand (stored as it came), so the route declares it for OpenAPI."""
     return {
+        "dependencies": [Depends(require_xendit)],
         "responses": error_responses(401, 422),
         "openapi_extra": {
             "requestBody": {
@@ -105,10 +116,7 @@ async def xendit_invoice_callback(
     request: Request,
     session: SessionDep,
     temporal: TemporalDep,
-    settings: SettingsDep,
-    x_callback_token: Annotated[str | None, Header()] = None,
 ) -> WebhookAck:
-    _authenticate(settings, x_callback_token)
     payload, callback = await _parse(request, InvoiceCallback, "not an invoice callback")
     event = WebhookEvent(
         provider="xendit",
@@ -125,12 +133,9 @@ async def xendit_refund_callback(
     request: Request,
     session: SessionDep,
     temporal: TemporalDep,
-    settings: SettingsDep,
-    x_callback_token: Annotated[str | None, Header()] = None,
 ) -> WebhookAck:
     """Xendit's `refund.succeeded` / `refund.failed`; the order is the refund's reference_id
     (`refund-<order_id>`)."""
-    _authenticate(settings, x_callback_token)
     payload, callback = await _parse(request, RefundCallback, "not a refund callback")
     refund = callback.data
     event = WebhookEvent(
@@ -141,13 +146,6 @@ async def xendit_refund_callback(
         payload=payload,
     )
     return await _store_and_forward(session, temporal, event)
-
-
-def _authenticate(settings: Settings, token: str | None) -> None:
-    expected = settings.xendit_callback_token.encode()
-    if not (expected and token and hmac.compare_digest(expected, token.encode())):
-        WEBHOOKS_REJECTED.inc()
-        raise ApiError(401, "invalid_callback_token", "the x-callback-token header is not valid")
 
 
 async def _parse(request: Request, model: type[Callback], what: str) -> tuple[Any, Callback]:
