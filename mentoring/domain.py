@@ -230,3 +230,12 @@ class TransitionRecord:
     to_status: str | None
     state: OrderState
     data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LatePaymentInput:
+    """A payment for an order whose workflow has closed: believed once Xendit's invoice says
+    so, then refunded in full (`LatePaymentWorkflow`)."""
+
+    order_id: str
+    payment: PaymentReceived

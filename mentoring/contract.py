@@ -1,0 +1,32 @@
+"""What the API and the relay need to talk to an order's workflow, and nothing more.
+
+They address the workflow by these names (never by importing it), so importing the API loads
+neither the workflow nor the provider SDKs its activities use. The message types themselves
+live in `mentoring.domain`.
+"""
+
+from enum import StrEnum
+
+ORDER_WORKFLOW = "MentoringOrderWorkflow"
+LATE_PAYMENT_WORKFLOW = "LatePaymentWorkflow"
+
+
+class Signal(StrEnum):
+    PAYMENT_RECEIVED = "payment_received"
+    PAYMENT_EXPIRED = "payment_expired"
+    REFUND_SETTLED = "refund_settled"
+
+
+class Update(StrEnum):
+    INVOICE_READY = "invoice_ready"
+    MENTOR_DECISION = "mentor_decision"
+    CANCEL = "cancel"
+    RESCHEDULE = "reschedule"
+
+
+class Query(StrEnum):
+    STATUS = "status"
+
+
+def late_payment_workflow_id(invoice_id: str) -> str:
+    return f"late-payment-{invoice_id}"
