@@ -18,10 +18,10 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.workflow import UpdateMethodMultiParam
 
 from api.errors import ApiError
 from api.schemas import OrderCreate
+from mentoring.contract import ORDER_WORKFLOW, Update
 from mentoring.domain import (
     REFUSAL_RECORDED,
     CancelInput,
@@ -30,6 +30,7 @@ from mentoring.domain import (
     MentorInfo,
     OrderInput,
     OrderPolicy,
+    OrderState,
     Person,
     RescheduleInput,
     request_fingerprint,
@@ -37,7 +38,6 @@ from mentoring.domain import (
 )
 from mentoring.settings import Settings
 from mentoring.tables import Mentor, Order, OrderEvent
-from workflows.order import MentoringOrderWorkflow
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("8f5d7e2a-3c1b-4d8e-9a6f-2b7c4e1d0a93")
 
@@ -144,20 +144,22 @@ def build_order_input(
 
 async def start_order(client: Client, settings: Settings, order: OrderInput) -> None:
     """Start the order's workflow and return once its invoice exists (update-with-start)."""
-    operation = WithStartWorkflowOperation(
-        MentoringOrderWorkflow.run,
+    operation: WithStartWorkflowOperation[Any, OrderState] = WithStartWorkflowOperation(
+        ORDER_WORKFLOW,
         order,
         id=workflow_id_for(order.order_id),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         task_queue=settings.temporal_task_queue,
+        result_type=OrderState,
     )
     try:
         await asyncio.wait_for(
             client.execute_update_with_start_workflow(
-                MentoringOrderWorkflow.invoice_ready,
+                Update.INVOICE_READY,
                 InvoiceReadyInput(order.request_hash),
                 start_workflow_operation=operation,
+                result_type=str,
             ),
             timeout=settings.invoice_wait_timeout.total_seconds(),
         )
@@ -210,14 +212,14 @@ async def send_request(
     client: Client,
     session: AsyncSession,
     order: Order,
-    update: "UpdateMethodMultiParam[[MentoringOrderWorkflow, Any], str]",
+    update: Update,
     body: MentorDecisionInput | CancelInput | RescheduleInput,
 ) -> None:
     """Send an update to the order's workflow; a refusal becomes a 409 with its reason."""
     handle = client.get_workflow_handle(workflow_id_for(str(order.id)))
     await release_connection(session)
     try:
-        await handle.execute_update(update, body)
+        await handle.execute_update(update, body, result_type=str)
     except WorkflowUpdateFailedError as error:
         cause = _cause(error)
         code = cause.type if cause is not None and cause.type else "not_allowed"

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from mentoring.contract import Signal
 from mentoring.domain import PaymentExpired, PaymentReceived, RefundSettled, workflow_id_for
 from mentoring.tables import WebhookEvent
-from workflows.order import MentoringOrderWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +50,15 @@ async def forward(client: Client, event: WebhookEvent) -> str | None:
     handle = client.get_workflow_handle(workflow_id_for(order_id))
     try:
         if event.event_type in PAID_STATUSES:
-            await handle.signal(MentoringOrderWorkflow.payment_received, payment_of(event.payload))
+            await handle.signal(Signal.PAYMENT_RECEIVED, payment_of(event.payload))
         elif event.event_type.startswith("REFUND_"):
             refund = event.payload["data"]
             await handle.signal(
-                MentoringOrderWorkflow.refund_settled,
+                Signal.REFUND_SETTLED,
                 RefundSettled(refund_id=str(refund["id"]), status=str(refund["status"])),
             )
         elif event.event_type == "EXPIRED":
-            await handle.signal(
-                MentoringOrderWorkflow.payment_expired, PaymentExpired(str(event.invoice_id))
-            )
+            await handle.signal(Signal.PAYMENT_EXPIRED, PaymentExpired(str(event.invoice_id)))
         else:
             return f"status {event.event_type} needs no action"
     except RPCError as error:

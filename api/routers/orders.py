@@ -29,9 +29,9 @@ from api.schemas import (
     OrderPage,
     RescheduleIn,
 )
+from mentoring.contract import Update
 from mentoring.domain import Actor, CancelInput, MentorDecisionInput, OrderStatus, RescheduleInput
 from mentoring.tables import Mentor, Order
-from workflows.order import MentoringOrderWorkflow
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -152,7 +152,7 @@ async def decide(
     order = await _require_order(session, order_id)
     actor: Actor = "admin" if caller.role == "admin" else "mentor"
     decision = MentorDecisionInput(decision=body.decision, reason=body.reason, actor=actor)
-    await send_request(temporal, session, order, MentoringOrderWorkflow.mentor_decision, decision)
+    await send_request(temporal, session, order, Update.MENTOR_DECISION, decision)
     return await _order_out(session, order_id)
 
 
@@ -166,7 +166,7 @@ async def cancel(
 ) -> OrderOut:
     order = await _require_order(session, order_id)
     request = CancelInput(by=_actor(caller, body.by), reason=body.reason)
-    await send_request(temporal, session, order, MentoringOrderWorkflow.cancel, request)
+    await send_request(temporal, session, order, Update.CANCEL, request)
     return await _order_out(session, order_id)
 
 
@@ -182,5 +182,5 @@ async def reschedule(
     request = RescheduleInput(
         start_time=body.start_time.astimezone(UTC), by=_actor(caller, body.by)
     )
-    await send_request(temporal, session, order, MentoringOrderWorkflow.reschedule, request)
+    await send_request(temporal, session, order, Update.RESCHEDULE, request)
     return await _order_out(session, order_id)
