@@ -2,6 +2,9 @@
 
 A fault makes the next `times` calls of one operation wait `delay_seconds` and then, if it has
 a `status`, answer that status in the provider's error shape instead of doing anything.
+With `after_effect`, the operation is done first and only its answer is delayed or replaced:
+the call that timed out (or failed) on the caller's side although the provider did it, e.g. a
+Gmail send stored but never answered. Only the operations in `AFTER_EFFECT_OPERATIONS` take it.
 `calendar.conference` is special: it is not a call but the Meet room creation of the next
 `times` event inserts, which then ends in conference status "failure".
 """
@@ -25,12 +28,23 @@ Operation = Literal[
     "calendar.events.insert",
     "calendar.events.get",
     "calendar.events.patch",
+    "calendar.events.update",
     "calendar.events.delete",
     "calendar.conference",
     "gmail.messages.send",
+    "gmail.messages.list",
 ]
 OPERATIONS: tuple[str, ...] = get_args(Operation)
 CONFERENCE = "calendar.conference"
+AFTER_EFFECT_OPERATIONS = frozenset(
+    {
+        "xendit.invoices.create",
+        "calendar.events.insert",
+        "calendar.events.patch",
+        "calendar.events.update",
+        "gmail.messages.send",
+    }
+)
 
 
 class FaultSpec(BaseModel):
@@ -40,11 +54,16 @@ class FaultSpec(BaseModel):
     status: int | None = Field(default=None, ge=400, le=599)
     delay_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
     times: int = Field(default=1, ge=1)
+    after_effect: bool = False
+    """Do the operation, then delay or replace its answer (the effect happened, the caller
+    does not learn it)."""
 
     @model_validator(mode="after")
     def _does_something(self) -> Self:
         if self.operation != CONFERENCE and self.status is None and self.delay_seconds == 0:
             raise ValueError("a fault needs a status, a delay_seconds, or both")
+        if self.after_effect and self.operation not in AFTER_EFFECT_OPERATIONS:
+            raise ValueError(f"after_effect is only for {sorted(AFTER_EFFECT_OPERATIONS)}")
         return self
 
 
@@ -54,6 +73,7 @@ class Fault:
     status: int | None
     delay_seconds: float
     times: int
+    after_effect: bool = False
 
 
 def fault_error(operation: str, status: int) -> ProviderError:
@@ -70,7 +90,9 @@ class FaultBoard:
         self._calls: Counter[str] = Counter()
 
     def add(self, spec: FaultSpec) -> Fault:
-        fault = Fault(spec.operation, spec.status, spec.delay_seconds, spec.times)
+        fault = Fault(
+            spec.operation, spec.status, spec.delay_seconds, spec.times, spec.after_effect
+        )
         self._pending.setdefault(spec.operation, deque()).append(fault)
         return fault
 
@@ -99,12 +121,26 @@ class FaultBoard:
             queue.popleft()
         return fault
 
-    async def enter(self, operation: str) -> None:
-        """Called first by every emulated operation: counts it and plays its fault, if any."""
+    async def enter(self, operation: str) -> Fault | None:
+        """Called first by every emulated operation: counts it and plays its fault, if any.
+        An `after_effect` fault is not played but returned, for `answer` once the operation is
+        done."""
         fault = self.take(operation)
         if fault is None:
-            return
-        if fault.delay_seconds > 0:
-            await asyncio.sleep(fault.delay_seconds)
-        if fault.status is not None:
-            raise fault_error(operation, fault.status)
+            return None
+        if fault.after_effect:
+            return fault
+        await _play(operation, fault)
+        return None
+
+    async def answer(self, operation: str, fault: Fault | None) -> None:
+        """Called by an operation that took effect, with what `enter` returned."""
+        if fault is not None:
+            await _play(operation, fault)
+
+
+async def _play(operation: str, fault: Fault) -> None:
+    if fault.delay_seconds > 0:
+        await asyncio.sleep(fault.delay_seconds)
+    if fault.status is not None:
+        raise fault_error(operation, fault.status)

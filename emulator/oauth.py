@@ -43,6 +43,16 @@ GMAIL_SEND_SCOPES = frozenset(
         "https://www.googleapis.com/auth/gmail.send",
     }
 )
+# users.messages.list; with gmail.metadata alone the `q` parameter is refused.
+GMAIL_METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
+GMAIL_LIST_SCOPES = frozenset(
+    {
+        "https://mail.google.com/",
+        "https://www.googleapis.com/auth/gmail.modify",
+        "https://www.googleapis.com/auth/gmail.readonly",
+        GMAIL_METADATA_SCOPE,
+    }
+)
 
 
 def _b64url_json(segment: str) -> Any:

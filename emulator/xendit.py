@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from emulator.clock import utcnow
 from emulator.deps import ConfigDep, StateDep
 from emulator.errors import xendit_error
+from emulator.faults import Fault
 from emulator.payments import expire
 from emulator.state import EmulatorState, InvoiceRecord, RefundRecord
 from emulator.xendit_models import (
@@ -38,9 +39,11 @@ def authenticate(request: Request) -> str:
     return key
 
 
-async def _enter(request: Request, state: EmulatorState, operation: str) -> None:
+async def _enter(request: Request, state: EmulatorState, operation: str) -> Fault | None:
+    """Authenticate and play the operation's fault; an `after_effect` one is returned, for the
+    operation to play once done (the few that support it)."""
     authenticate(request)
-    await state.faults.enter(operation)
+    return await state.faults.enter(operation)
 
 
 async def _json_body(request: Request) -> Any:
@@ -60,7 +63,9 @@ def _invoice(state: EmulatorState, invoice_id: str) -> InvoiceRecord:
 @router.post("/v2/invoices/")
 @router.post("/v2/invoices", include_in_schema=False)
 async def create_invoice(request: Request, state: StateDep, config: ConfigDep) -> Json:
-    await _enter(request, state, "xendit.invoices.create")
+    """Xendit documents no idempotency key for invoices, and `external_id` need not be unique:
+    each call makes a new invoice, as here."""
+    fault = await _enter(request, state, "xendit.invoices.create")
     body = parse_body(CreateInvoiceBody, await _json_body(request))
     invoice = new_invoice(
         body,
@@ -70,6 +75,7 @@ async def create_invoice(request: Request, state: StateDep, config: ConfigDep) -
         now=utcnow(),
     )
     state.invoices[invoice["id"]] = InvoiceRecord(invoice)
+    await state.faults.answer("xendit.invoices.create", fault)
     return invoice
 
 

@@ -94,6 +94,37 @@ def test_gmail_fault(gmail: Any, sandbox: httpx.Client) -> None:
     assert len(sandbox.get("/sandbox/mail").json()) == 1
 
 
+def test_after_effect_fault_does_the_operation_then_fails_its_answer(
+    gmail: Any, invoices: InvoiceApi, sandbox: httpx.Client
+) -> None:
+    _fault(sandbox, operation="gmail.messages.send", status=503, after_effect=True)
+    _fault(sandbox, operation="xendit.invoices.create", status=500, after_effect=True)
+    message = EmailMessage()
+    message["To"] = "budi@example.com"
+    message.set_content("hello")
+    raw = base64.urlsafe_b64encode(message.as_bytes()).decode()
+
+    with pytest.raises(HttpError) as mail_failed:
+        gmail.users().messages().send(userId="me", body={"raw": raw}).execute()
+    with pytest.raises(xendit.XenditSdkException) as invoice_failed:
+        _create(invoices)
+
+    assert mail_failed.value.resp.status == 503
+    assert invoice_failed.value.status == "500"
+    assert len(sandbox.get("/sandbox/mail").json()) == 1
+    assert len(sandbox.get("/sandbox/invoices").json()) == 1
+
+
+def test_after_effect_delay_answers_late(invoices: InvoiceApi, sandbox: httpx.Client) -> None:
+    _fault(sandbox, operation="xendit.invoices.create", delay_seconds=0.3, after_effect=True)
+
+    began = time.monotonic()
+    invoice = _create(invoices)
+
+    assert time.monotonic() - began >= 0.3
+    assert [i["id"] for i in sandbox.get("/sandbox/invoices").json()] == [invoice.id]
+
+
 def test_delay_only_fault_slows_the_call_down(invoices: InvoiceApi, sandbox: httpx.Client) -> None:
     _fault(sandbox, operation="xendit.invoices.create", delay_seconds=0.3)
 
@@ -121,6 +152,7 @@ def test_delete_clears_pending_faults(invoices: InvoiceApi, sandbox: httpx.Clien
         {"operation": "xendit.invoices.create"},
         {"operation": "xendit.invoices.create", "status": 200},
         {"operation": "xendit.invoices.create", "status": 503, "times": 0},
+        {"operation": "xendit.invoices.get", "status": 503, "after_effect": True},
     ],
 )
 def test_bad_fault_specs_are_422(sandbox: httpx.Client, spec: dict[str, Any]) -> None:

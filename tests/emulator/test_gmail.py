@@ -2,10 +2,13 @@
 
 import base64
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from google.oauth2 import service_account
+from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from tests.emulator.conftest import ORGANIZER
@@ -109,3 +112,102 @@ def test_long_subject_is_unfolded(gmail: Any, sandbox: httpx.Client) -> None:
 
     [mail] = sandbox.get("/sandbox/mail").json()
     assert mail["subject"] == mail["headers"]["Subject"] == subject
+
+
+def _with_message_id(message_id: str, to: str = "budi@example.com") -> str:
+    message = EmailMessage()
+    message["To"] = to
+    message["Subject"] = "hello"
+    message["Message-ID"] = message_id
+    message.set_content("x")
+    return _raw(message)
+
+
+def _search(gmail: Any, q: str, **params: Any) -> dict[str, Any]:
+    found: dict[str, Any] = gmail.users().messages().list(userId="me", q=q, **params).execute()
+    return found
+
+
+def test_list_finds_a_sent_message_by_its_message_id(gmail: Any) -> None:
+    sent = (
+        gmail.users()
+        .messages()
+        .send(userId="me", body={"raw": _with_message_id("<abc123@mentoring.invalid>")})
+        .execute()
+    )
+    gmail.users().messages().send(
+        userId="me", body={"raw": _with_message_id("<other@mentoring.invalid>")}
+    ).execute()
+
+    found = _search(gmail, "rfc822msgid:<abc123@mentoring.invalid>")
+    bare = _search(gmail, "rfc822msgid:abc123@mentoring.invalid")
+    missing = _search(gmail, "rfc822msgid:<nothing@mentoring.invalid>")
+
+    assert found == {
+        "messages": [{"id": sent["id"], "threadId": sent["threadId"]}],
+        "resultSizeEstimate": 1,
+    }
+    assert bare == found
+    assert missing == {"resultSizeEstimate": 0}
+
+
+def test_list_is_newest_first_and_pages(gmail: Any) -> None:
+    ids = [
+        gmail.users()
+        .messages()
+        .send(userId="me", body={"raw": _with_message_id(f"<m{n}@x.invalid>")})
+        .execute()["id"]
+        for n in range(3)
+    ]
+
+    first = gmail.users().messages().list(userId="me", maxResults=2).execute()
+    rest = (
+        gmail.users()
+        .messages()
+        .list(userId="me", maxResults=2, pageToken=first["nextPageToken"])
+        .execute()
+    )
+
+    assert [m["id"] for m in first["messages"]] == ids[:0:-1]
+    assert [m["id"] for m in rest["messages"]] == ids[:1]
+    assert "nextPageToken" not in rest and first["resultSizeEstimate"] == 3
+
+
+def test_list_refuses_search_operators_it_does_not_emulate(gmail: Any) -> None:
+    with pytest.raises(HttpError) as caught:
+        _search(gmail, "from:budi@example.com")
+
+    assert caught.value.resp.status == 400
+
+
+def test_list_needs_a_read_scope(emulator_url: str, key_file: Path) -> None:
+    send_only = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+        str(key_file), scopes=["https://www.googleapis.com/auth/gmail.send"], subject=ORGANIZER
+    )
+    metadata = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+        str(key_file),
+        scopes=["https://www.googleapis.com/auth/gmail.metadata"],
+        subject=ORGANIZER,
+    )
+    clients = [
+        build(
+            "gmail",
+            "v1",
+            credentials=credentials,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": f"{emulator_url}/"},
+        )
+        for credentials in (send_only, metadata)
+    ]
+
+    with pytest.raises(HttpError) as no_read:
+        _search(clients[0], "rfc822msgid:<a@b>")
+    with pytest.raises(HttpError) as no_query:
+        _search(clients[1], "rfc822msgid:<a@b>")
+    unfiltered = clients[1].users().messages().list(userId="me").execute()
+
+    assert no_read.value.resp.status == 403
+    assert no_read.value.error_details[0]["reason"] == "insufficientPermissions"
+    assert no_query.value.resp.status == 403
+    assert unfiltered == {"resultSizeEstimate": 0}
