@@ -232,6 +232,39 @@ def patched_event(
     return _ordered(updated)
 
 
+def replaced_event(
+    event: Json,
+    body: Json,
+    *,
+    calendar_email: str,
+    now: datetime,
+    version: int,
+    conference: tuple[Json, str | None] | None,
+) -> Json:
+    """The stored event after an update (PUT) with `body`: every field the client may write is
+    the body's, the others (id, creator, created, ...) stay. The Meet room stays unless
+    conferenceDataVersion=1 and the body drops it (or asks for a new one)."""
+    kept = (*READ_ONLY, "id", "iCalUID", "sequence", "conferenceData")
+    replaced = {key: copy.deepcopy(value) for key, value in event.items() if key in kept}
+    replaced.update({key: copy.deepcopy(value) for key, value in body.items() if key not in kept})
+    replaced.setdefault("status", "confirmed")
+    replaced["reminders"] = body.get("reminders") or {"useDefault": True}
+    replaced["eventType"] = body.get("eventType") or event.get("eventType", "default")
+    check_times(replaced)
+    if "attendees" in body:
+        replaced["attendees"] = _attendees(body["attendees"], calendar_email)
+    if conference is not None:
+        replaced["conferenceData"], link = conference
+        replaced.pop("hangoutLink", None)
+        if link:
+            replaced["hangoutLink"] = link
+    elif version == 1 and "conferenceData" not in body:
+        replaced.pop("conferenceData", None)
+        replaced.pop("hangoutLink", None)
+    replaced.update(etag=etag(), updated=iso_millis(now), sequence=int(event["sequence"]) + 1)
+    return _ordered(replaced)
+
+
 def cancelled_event(event: Json, now: datetime) -> Json:
     cancelled = copy.deepcopy(event)
     cancelled.update(status="cancelled", etag=etag(), updated=iso_millis(now))

@@ -1,4 +1,8 @@
-"""Google Calendar v3 events: insert, get, patch, delete (paths under `/calendar/v3/`)."""
+"""Google Calendar v3 events: insert, get, patch, update, delete (paths under `/calendar/v3/`).
+
+Every change gives the event a new `etag`; patch, update and delete honour `If-Match` (412 when
+the event's etag is another), as Google's conditional modification does.
+"""
 
 from typing import Annotated, Any
 
@@ -13,12 +17,13 @@ from emulator.calendar_events import (
     conference_request,
     new_event,
     patched_event,
+    replaced_event,
     resolved_conference,
 )
 from emulator.clock import utcnow
 from emulator.deps import StateDep
 from emulator.errors import google_error
-from emulator.faults import CONFERENCE
+from emulator.faults import CONFERENCE, Fault
 from emulator.ids import calendar_event_id
 from emulator.oauth import CALENDAR_SCOPES, authorize
 from emulator.state import EmulatorState, EventRecord, IssuedToken
@@ -27,10 +32,31 @@ router = APIRouter(prefix="/calendar/v3", tags=["google-calendar"])
 ConferenceVersion = Annotated[int, Query(alias="conferenceDataVersion", ge=0, le=1)]
 
 
-async def _enter(request: Request, state: EmulatorState, operation: str) -> IssuedToken:
+async def _enter(
+    request: Request, state: EmulatorState, operation: str
+) -> tuple[IssuedToken, Fault | None]:
+    """The caller's token, once the operation's fault is played; an `after_effect` fault is
+    returned instead, for the operation to play once done."""
     token = authorize(request, state, CALENDAR_SCOPES)
-    await state.faults.enter(operation)
-    return token
+    return token, await state.faults.enter(operation)
+
+
+def _check_if_match(request: Request, record: EventRecord) -> None:
+    """Google's conditional modification: with `If-Match`, only if the event's etag is one of
+    those named (or `*`)."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    if "*" in tags or record.event["etag"] in tags:
+        return
+    raise google_error(
+        412,
+        "conditionNotMet",
+        "Precondition Failed",
+        locationType="header",
+        location="If-Match",
+    )
 
 
 def _calendar(calendar_id: str, token: IssuedToken) -> str:
@@ -72,7 +98,7 @@ def _conference(
 async def insert_event(
     calendar_id: str, request: Request, state: StateDep, version: ConferenceVersion = 0
 ) -> Json:
-    token = await _enter(request, state, "calendar.events.insert")
+    token, fault = await _enter(request, state, "calendar.events.insert")
     body = await _json_object(request)
     event_id = str(body.get("id") or calendar_event_id())
     check_event_id(event_id)
@@ -90,13 +116,14 @@ async def insert_event(
         conference=conference,
     )
     state.events[(calendar, event_id)] = EventRecord(calendar, event)
+    await state.faults.answer("calendar.events.insert", fault)
     return as_pending(event) if conference else event
 
 
 @router.get("/calendars/{calendar_id}/events/{event_id}")
 async def get_event(calendar_id: str, event_id: str, request: Request, state: StateDep) -> Json:
     """A deleted event is still there, with status "cancelled", as in Google."""
-    token = await _enter(request, state, "calendar.events.get")
+    token, _ = await _enter(request, state, "calendar.events.get")
     return _record(state, _calendar(calendar_id, token), event_id).event
 
 
@@ -108,15 +135,46 @@ async def patch_event(
     state: StateDep,
     version: ConferenceVersion = 0,
 ) -> Json:
-    token = await _enter(request, state, "calendar.events.patch")
+    token, fault = await _enter(request, state, "calendar.events.patch")
     body = await _json_object(request)
     record = _record(state, _calendar(calendar_id, token), event_id)
-    current = record.event.get("conferenceData", {}).get("createRequest", {}).get("requestId")
-    conference = _conference(state, body, version, current)
+    _check_if_match(request, record)
+    conference = _conference(state, body, version, _current_request_id(record))
     record.event = patched_event(
         record.event, body, calendar_email=record.calendar_id, now=utcnow(), conference=conference
     )
+    await state.faults.answer("calendar.events.patch", fault)
     return as_pending(record.event) if conference else record.event
+
+
+@router.put("/calendars/{calendar_id}/events/{event_id}")
+async def update_event(
+    calendar_id: str,
+    event_id: str,
+    request: Request,
+    state: StateDep,
+    version: ConferenceVersion = 0,
+) -> Json:
+    token, fault = await _enter(request, state, "calendar.events.update")
+    body = await _json_object(request)
+    record = _record(state, _calendar(calendar_id, token), event_id)
+    _check_if_match(request, record)
+    conference = _conference(state, body, version, _current_request_id(record))
+    record.event = replaced_event(
+        record.event,
+        body,
+        calendar_email=record.calendar_id,
+        now=utcnow(),
+        version=version,
+        conference=conference,
+    )
+    await state.faults.answer("calendar.events.update", fault)
+    return as_pending(record.event) if conference else record.event
+
+
+def _current_request_id(record: EventRecord) -> str | None:
+    request_id = record.event.get("conferenceData", {}).get("createRequest", {}).get("requestId")
+    return str(request_id) if request_id else None
 
 
 @router.delete("/calendars/{calendar_id}/events/{event_id}", status_code=204)
@@ -124,8 +182,9 @@ async def delete_event(
     calendar_id: str, event_id: str, request: Request, state: StateDep
 ) -> Response:
     """The event becomes "cancelled"; deleting it again is 410, as in Google."""
-    token = await _enter(request, state, "calendar.events.delete")
+    token, _ = await _enter(request, state, "calendar.events.delete")
     record = _record(state, _calendar(calendar_id, token), event_id)
+    _check_if_match(request, record)
     if record.event["status"] == "cancelled":
         raise google_error(410, "deleted", "Resource has been deleted")
     record.event = cancelled_event(record.event, utcnow())

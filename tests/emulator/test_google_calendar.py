@@ -1,6 +1,7 @@
 """Calendar events through googleapiclient, with service-account credentials from the
 emulator's key file and tokens from its OAuth endpoint."""
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -214,3 +215,104 @@ def test_token_endpoint_refuses_other_grants(emulator_url: str) -> None:
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
     assert bad_jwt.status_code == 400 and bad_jwt.json()["error"] == "invalid_grant"
+
+
+def _patch(calendar: Any, body: dict[str, Any], if_match: str | None = None) -> dict[str, Any]:
+    request = calendar.events().patch(calendarId="primary", eventId=EVENT_ID, body=body)
+    if if_match is not None:
+        request.headers["If-Match"] = if_match
+    event: dict[str, Any] = request.execute()
+    return event
+
+
+def test_every_change_gives_a_new_quoted_etag(calendar: Any) -> None:
+    inserted = _insert(calendar, _body())
+    fetched = _get(calendar)
+    patched = _patch(calendar, {"summary": "renamed"})
+    calendar.events().delete(calendarId="primary", eventId=EVENT_ID).execute()
+    cancelled = _get(calendar)
+
+    etags = [inserted["etag"], patched["etag"], cancelled["etag"]]
+    assert fetched["etag"] == inserted["etag"]
+    assert len(set(etags)) == 3
+    assert all(re.fullmatch(r'"\d+"', tag) for tag in etags)
+
+
+def test_patch_with_the_current_etag_applies(calendar: Any) -> None:
+    inserted = _insert(calendar, _body())
+
+    patched = _patch(calendar, {"summary": "renamed"}, if_match=inserted["etag"])
+
+    assert patched["summary"] == "renamed" and patched["etag"] != inserted["etag"]
+
+
+def test_patch_with_a_stale_etag_is_412_and_changes_nothing(calendar: Any) -> None:
+    inserted = _insert(calendar, _body())
+    _patch(calendar, {"summary": "changed by someone else"})
+    before = _get(calendar)
+
+    with pytest.raises(HttpError) as caught:
+        _patch(calendar, {"summary": "mine"}, if_match=inserted["etag"])
+
+    assert caught.value.resp.status == 412
+    error = json.loads(caught.value.content)["error"]
+    assert error["code"] == 412 and error["message"] == "Precondition Failed"
+    assert error["errors"] == [
+        {
+            "domain": "global",
+            "reason": "conditionNotMet",
+            "message": "Precondition Failed",
+            "locationType": "header",
+            "location": "If-Match",
+        }
+    ]
+    assert _get(calendar) == before
+
+
+def test_update_replaces_the_event_and_honours_if_match(calendar: Any) -> None:
+    inserted = _insert(calendar, _body())
+    fetched = _get(calendar)
+    body = {
+        "summary": "Rescheduled",
+        "start": {"dateTime": "2030-05-03T09:00:00+07:00"},
+        "end": {"dateTime": "2030-05-03T10:00:00+07:00"},
+        "extendedProperties": {"private": {"orderRevision": "1"}},
+    }
+
+    with pytest.raises(HttpError) as caught:
+        request = calendar.events().update(calendarId="primary", eventId=EVENT_ID, body=body)
+        request.headers["If-Match"] = '"1"'
+        request.execute()
+    request = calendar.events().update(calendarId="primary", eventId=EVENT_ID, body=body)
+    request.headers["If-Match"] = inserted["etag"]
+    updated = request.execute()
+
+    assert caught.value.resp.status == 412
+    assert updated["summary"] == "Rescheduled" and "description" not in updated
+    assert updated["start"] == {"dateTime": "2030-05-03T09:00:00+07:00"}
+    assert updated["extendedProperties"] == {"private": {"orderRevision": "1"}}
+    assert updated["id"] == EVENT_ID and updated["created"] == inserted["created"]
+    assert updated["hangoutLink"] == fetched["hangoutLink"]  # version 0 keeps the Meet room
+    assert updated["sequence"] == 1 and updated["etag"] != inserted["etag"]
+
+
+def test_extended_properties_are_stored_and_patched(calendar: Any) -> None:
+    body = _body()
+    body["extendedProperties"] = {"private": {"orderRevision": "0"}}
+    _insert(calendar, body)
+
+    _patch(calendar, {"extendedProperties": {"private": {"orderRevision": "2"}}})
+
+    assert _get(calendar)["extendedProperties"] == {"private": {"orderRevision": "2"}}
+
+
+def test_delete_with_a_stale_etag_is_412(calendar: Any) -> None:
+    inserted = _insert(calendar, _body())
+    _patch(calendar, {"summary": "changed"})
+
+    request = calendar.events().delete(calendarId="primary", eventId=EVENT_ID)
+    request.headers["If-Match"] = inserted["etag"]
+    with pytest.raises(HttpError) as caught:
+        request.execute()
+
+    assert caught.value.resp.status == 412 and _get(calendar)["status"] == "confirmed"
