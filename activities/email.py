@@ -1,6 +1,13 @@
-"""Gmail activity: each email at most once, its key recorded before it is sent."""
+"""Gmail activity: each email once, its key recorded before it is sent.
+
+Each message carries a Message-ID derived from its key. An attempt that finds the key claimed by
+an earlier one that did not finish (its Gmail call timed out or failed: the message may or may
+not have gone out) asks Gmail for that Message-ID and sends only if Gmail has no such message.
+"""
 
 import base64
+import enum
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +29,21 @@ from mentoring.tables import SentEmail
 from mentoring.tokens import mentor_token
 
 DATETIME_KEYS = ("start", "old_start", "payment_deadline", "decision_deadline")
+MESSAGE_ID_DOMAIN = "mentoring.invalid"
+
+
+def message_id_for(key: str) -> str:
+    """The Message-ID header of the email with this key: the same on every attempt."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{MESSAGE_ID_DOMAIN}>"
+
+
+class Claim(enum.Enum):
+    NEW = "new"
+    """First attempt for the key: send."""
+    SENT = "sent"
+    """Sent by an earlier attempt: nothing to do."""
+    UNSURE = "unsure"
+    """An earlier attempt claimed it and did not record that it was sent: ask Gmail."""
 
 
 @dataclass
@@ -112,6 +134,7 @@ class EmailActivities:
         message["To"] = f"{request.to_name} <{request.to_email}>"
         message["From"] = f"Nusademy <{self._settings.google_organizer_email}>"
         message["Subject"] = subject
+        message["Message-ID"] = message_id_for(request.key)
         message["X-Idempotency-Key"] = request.key
         message.set_content(body)
         if request.invite is not None:
@@ -129,8 +152,20 @@ class EmailActivities:
         sent = self._google.gmail().users().messages().send(userId="me", body={"raw": raw})
         return str(sent.execute()["id"])
 
-    async def _claim(self, request: SendEmailInput) -> bool:
-        """True if this attempt may send; False if the email was sent (or may have been)."""
+    def _find_sent(self, message_id: str) -> str | None:
+        """The Gmail id of the message with this Message-ID in the sender's mailbox, if any."""
+        found = (
+            self._google.gmail()
+            .users()
+            .messages()
+            .list(userId="me", q=f"rfc822msgid:{message_id}", maxResults=1)
+            .execute()
+        )
+        messages = found.get("messages") or []
+        return str(messages[0]["id"]) if messages else None
+
+    async def _claim(self, request: SendEmailInput) -> Claim:
+        """Record the key (or take it over from an attempt that did not finish)."""
         async with self._sessions() as session:
             inserted = await session.execute(
                 insert(SentEmail)
@@ -146,17 +181,19 @@ class EmailActivities:
             )
             if inserted.first() is not None:
                 await session.commit()
-                return True
+                return Claim.NEW
             status = await session.scalar(
                 select(SentEmail.status).where(SentEmail.key == request.key).with_for_update()
             )
-            if status != "failed":
-                return False
+            if status == "sent":
+                return Claim.SENT
+            # "sending": an attempt died or timed out in its Gmail call; "failed": Gmail answered
+            # an error (a 5xx may still have sent it). Either way Gmail knows.
             await session.execute(
                 update(SentEmail).where(SentEmail.key == request.key).values(status="sending")
             )
             await session.commit()
-            return True
+            return Claim.UNSURE
 
     async def _mark(self, key: str, status: str, message_id: str | None = None) -> None:
         async with self._sessions() as session:
@@ -170,15 +207,23 @@ class EmailActivities:
 
     @activity.defn
     async def send_email(self, request: SendEmailInput) -> bool:
-        """Send through Gmail; returns False when the key shows it was already sent."""
-        if not await self._claim(request):
+        """Send through Gmail; returns False when it was already sent (the key says so, or Gmail
+        has its Message-ID)."""
+        claim = await self._claim(request)
+        if claim is Claim.SENT:
             return False
+        if claim is Claim.UNSURE:
+            already = await in_thread(self._find_sent, message_id_for(request.key))
+            if already is not None:
+                await self._mark(request.key, "sent", already)
+                return False
         message = self._mime(request)
         try:
             message_id = await in_thread(self._send, message)
         except (HttpError, ConnectionRefusedError, BrokenPipeError):
-            # Gmail refused, could not be reached or closed the connection before the request
-            # was written, so nothing went out: a retry may send it.
+            # Gmail answered an error, could not be reached or closed the connection before the
+            # request was written: most likely nothing went out, and a retry asks Gmail first.
+            # A timeout leaves the key "sending", which the retry also checks.
             await self._mark(request.key, "failed")
             raise
         await self._mark(request.key, "sent", message_id)

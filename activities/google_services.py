@@ -4,6 +4,10 @@
 httplib2 is not thread-safe, so each worker thread builds its own clients. Taking a client
 drops the thread's kept-alive connections: one left idle since an earlier activity may have been
 closed by the server, and httplib2 does not retry a request it could not write (BrokenPipeError).
+
+Scopes: Calendar events; Gmail send, and Gmail read to look a message up by its Message-ID
+(`messages.list` with `q`, which the narrower gmail.metadata scope may not use). In production
+the domain-wide delegation of the service account must grant all three.
 """
 
 import threading
@@ -19,12 +23,13 @@ from mentoring.settings import Settings
 SCOPES = [
     "https://www.googleapis.com/auth/calendar.events",
     "https://www.googleapis.com/auth/gmail.send",
+    "https://www.googleapis.com/auth/gmail.readonly",
 ]
-HTTP_TIMEOUT_S = 30
+HTTP_TIMEOUT_S = 30.0
 
 
 class GoogleServices:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, http_timeout_s: float = HTTP_TIMEOUT_S) -> None:
         if settings.google_credentials_file is None:
             raise RuntimeError("GOOGLE_CREDENTIALS_FILE must name a service-account key file")
         self._credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
@@ -34,10 +39,11 @@ class GoogleServices:
         )
         self._api_url = settings.google_api_url.rstrip("/")
         self._local = threading.local()
+        self._http_timeout_s = http_timeout_s
 
     def _http(self) -> httplib2.Http:
         if not hasattr(self._local, "http"):
-            self._local.http = httplib2.Http(timeout=HTTP_TIMEOUT_S)
+            self._local.http = httplib2.Http(timeout=self._http_timeout_s)
         http: httplib2.Http = self._local.http
         return http
 
