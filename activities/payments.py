@@ -1,7 +1,22 @@
-"""Xendit activities: invoices and refunds through xendit-python, idempotent by order id."""
+"""Xendit activities: invoices and refunds through xendit-python, idempotent by order id.
 
+One invoice per order: Xendit documents no idempotency key for Create Invoice (xendit-python's
+`create_invoice` takes none, unlike `create_refund`) and does not make `external_id` unique, so
+two overlapping attempts could each find no invoice and each create one. They are serialized
+within a worker, and across workers they converge: after creating, an attempt lists the order's
+invoices, takes the first created as the order's, and expires its own if it is not that one.
+What remains: an attempt that lists before another's invoice is visible returns its own, and the
+other attempt, seeing both, keeps the first created; only the attempt whose result the workflow
+records matters, and a duplicate left PENDING was never shown to anyone and expires by itself.
+Two invoices created in the same millisecond are ordered by id, which an attempt that listed
+before the other existed cannot know: then both may stay PENDING, each attempt returning its own
+(only the one the workflow records is shown to the payer).
+"""
+
+import threading
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import xendit
@@ -50,6 +65,11 @@ class InvoiceInfo:
 
 @dataclass
 class ExpireInvoiceInput:
+    invoice_id: str
+
+
+@dataclass
+class GetInvoiceInput:
     invoice_id: str
 
 
@@ -123,13 +143,40 @@ def _refund_result(refund: Any) -> RefundResult:
     )
 
 
+def _status_of(error: xendit.XenditSdkException) -> int:
+    try:
+        return int(getattr(error, "status", 0) or 0)
+    except ValueError:
+        return 0
+
+
 def _raise_for_client_error(error: xendit.XenditSdkException) -> None:
     """4xx other than 429 will not get better by retrying."""
-    status = int(getattr(error, "status", 0) or 0)
+    status = _status_of(error)
     if 400 <= status < 500 and status != 429:
         raise ApplicationError(
             f"Xendit refused the request: {error}", type="XenditClientError", non_retryable=True
         ) from error
+
+
+def _raise_for_invoice_read(error: xendit.XenditSdkException, invoice_id: str) -> None:
+    """A 404 on reading an invoice: Xendit has no such invoice, and never will."""
+    if _status_of(error) == 404:
+        raise ApplicationError(
+            f"Xendit has no invoice {invoice_id}", type="InvoiceNotFound", non_retryable=True
+        ) from error
+    _raise_for_client_error(error)
+
+
+def _first_created(invoices: list[Any]) -> Any:
+    """The order's invoice among several with its external_id: the first created (ties: the
+    smallest id), the same for every attempt that sees them."""
+
+    def order(invoice: Any) -> tuple[datetime, str]:
+        created = _as_datetime(_get(invoice, "created")) or datetime.max.replace(tzinfo=UTC)
+        return created, str(_get(invoice, "id"))
+
+    return min(invoices, key=order)
 
 
 class XenditActivities:
@@ -140,12 +187,27 @@ class XenditActivities:
         self._client = xendit.ApiClient(configuration)
         self._invoices = InvoiceApi(self._client)
         self._refunds = RefundApi(self._client)
+        self._order_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._order_locks_guard = threading.Lock()
+
+    def _order_lock(self, order_id: str) -> threading.Lock:
+        with self._order_locks_guard:
+            return self._order_locks[order_id]
+
+    def _invoices_of(self, order_id: str) -> list[Any]:
+        return list(self._invoices.get_invoices(external_id=order_id))
 
     def _find_or_create_invoice(self, request: CreateInvoiceInput) -> InvoiceInfo:
-        existing = self._invoices.get_invoices(external_id=request.order_id)
-        if existing:
-            return _invoice_info(existing[0])
-        invoice = self._invoices.create_invoice(
+        # Attempts of one order on this worker (a retry while a timed-out attempt still runs)
+        # take turns; the lock is kept for the life of the worker, one per order it invoiced.
+        with self._order_lock(request.order_id):
+            existing = self._invoices_of(request.order_id)
+            if existing:
+                return _invoice_info(_first_created(existing))
+            return self._create_invoice(request)
+
+    def _create_invoice(self, request: CreateInvoiceInput) -> InvoiceInfo:
+        created = self._invoices.create_invoice(
             create_invoice_request=CreateInvoiceRequest(
                 external_id=request.order_id,
                 amount=float(request.amount),
@@ -156,11 +218,28 @@ class XenditActivities:
                 should_send_email=False,
             )
         )
-        return _invoice_info(invoice)
+        # Another worker's attempt may have created one meanwhile: the first created wins, and
+        # ours is expired if it is not that one (its URL has not been shown to anyone).
+        listed = {
+            str(_get(invoice, "id")): invoice for invoice in self._invoices_of(request.order_id)
+        }
+        listed.setdefault(str(_get(created, "id")), created)
+        winner = _first_created(list(listed.values()))
+        if _get(winner, "id") != _get(created, "id"):
+            self._expire_quietly(str(_get(created, "id")))
+        return _invoice_info(winner)
+
+    def _expire_quietly(self, invoice_id: str) -> None:
+        try:
+            self._invoices.expire_invoice(invoice_id=invoice_id)
+        except xendit.XenditSdkException as error:
+            if not 400 <= _status_of(error) < 500:
+                raise
 
     @activity.defn
     async def create_invoice(self, request: CreateInvoiceInput) -> InvoiceInfo:
-        """One invoice per order: its external_id is the order id, looked up before creating."""
+        """One invoice per order: its external_id is the order id, looked up before creating
+        (and after, to converge with an overlapping attempt: see the module's docstring)."""
         try:
             return await in_thread(self._find_or_create_invoice, request)
         except xendit.XenditSdkException as error:
@@ -168,19 +247,31 @@ class XenditActivities:
             raise
 
     def _expire(self, invoice_id: str) -> InvoiceInfo:
-        try:
-            self._invoices.expire_invoice(invoice_id=invoice_id)
-        except xendit.XenditSdkException as error:
-            status = int(getattr(error, "status", 0) or 0)
-            if not 400 <= status < 500:
-                raise
+        # Xendit answers 404 to expiring an invoice that is not PENDING (or does not exist).
+        self._expire_quietly(invoice_id)
         # Whatever expire said (already expired, or paid in the meantime), the invoice tells.
-        return _invoice_info(self._invoices.get_invoice_by_id(invoice_id=invoice_id))
+        return self._read(invoice_id)
+
+    def _read(self, invoice_id: str) -> InvoiceInfo:
+        try:
+            invoice = self._invoices.get_invoice_by_id(invoice_id=invoice_id)
+        except xendit.XenditSdkException as error:
+            _raise_for_invoice_read(error, invoice_id)
+            raise
+        return _invoice_info(invoice)
 
     @activity.defn
     async def expire_invoice(self, request: ExpireInvoiceInput) -> InvoiceInfo:
-        """Expire an open invoice; returns its final state, which may be PAID if the payment won."""
+        """Expire an open invoice; returns its final state, which may be PAID if the payment won.
+        An invoice Xendit does not know ends the activity (`InvoiceNotFound`, not retried)."""
         return await in_thread(self._expire, request.invoice_id)
+
+    @activity.defn
+    async def get_invoice(self, request: GetInvoiceInput) -> InvoiceInfo:
+        """The invoice as Xendit has it now (to check a callback against: status, amount,
+        currency). `InvoiceNotFound` (not retried) if Xendit has no such invoice; other
+        refusals are `XenditClientError` (not retried); outages are retried."""
+        return await in_thread(self._read, request.invoice_id)
 
     def _refund(self, request: RefundInput) -> RefundResult:
         if (request.payment_method or "").upper() not in API_REFUNDABLE_METHODS:

@@ -39,6 +39,7 @@ CONFERENCE = "calendar.conference"
 AFTER_EFFECT_OPERATIONS = frozenset(
     {
         "xendit.invoices.create",
+        "xendit.invoices.list",
         "calendar.events.insert",
         "calendar.events.patch",
         "calendar.events.update",

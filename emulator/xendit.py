@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import copy
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -93,14 +94,16 @@ async def list_invoices(
     statuses: Annotated[list[str] | None, Query()] = None,
     limit: float = 10,
 ) -> list[Json]:
-    """Newest first, like Xendit; an unknown external_id gives an empty list."""
-    await _enter(request, state, "xendit.invoices.list")
+    """Newest first, like Xendit; an unknown external_id gives an empty list. An `after_effect`
+    fault delays the answer, not the reading: a slow answer that is stale by the time it comes."""
+    fault = await _enter(request, state, "xendit.invoices.list")
     found = [
-        record.invoice
+        copy.deepcopy(record.invoice)
         for record in reversed(state.invoices.values())
         if (external_id is None or record.invoice["external_id"] == external_id)
         and (not statuses or record.status in statuses)
     ]
+    await state.faults.answer("xendit.invoices.list", fault)
     return found[: max(1, int(limit))]
 
 
