@@ -1,4 +1,10 @@
-"""Google Calendar activities: the session's event with its Meet room, idempotent by event id."""
+"""Google Calendar activities: the session's event with its Meet room, idempotent by event id.
+
+The event carries the order's schedule revision in `extendedProperties.private.orderRevision`
+("0" when booked). A move writes its revision with `If-Match` on the etag it read, and does
+nothing if the event already has that revision or a newer one: a stale move, retried late or
+overtaken by a newer one, cannot put the session back at an old time.
+"""
 
 import asyncio
 from dataclasses import dataclass
@@ -15,6 +21,10 @@ from activities.google_services import GoogleServices
 HEARTBEAT_EVERY_S = 5.0
 # Google makes the Meet room within a second or two: look soon, then less often.
 MEET_POLL_INTERVALS_S = (0.1, 0.2, 0.4, 0.8, *(1.0,) * 9)
+ORDER_REVISION = "orderRevision"
+# Google's answers that a retry may change: gone (done), conflict, precondition (re-read), rate.
+GONE = (404, 410)
+RETRIED_CLIENT_ERRORS = (*GONE, 409, 412, 429)
 
 
 @dataclass
@@ -51,10 +61,33 @@ class MoveSessionInput:
     start_time: datetime
     end_time: datetime
     timezone: str
+    revision: int = 0
+    """The order's schedule revision this move brings (1 for the first move, and so on); 0, as
+    from a caller that does not know it, moves without comparing revisions."""
 
 
 def _status_of(error: HttpError) -> int:
     return int(error.resp.status)
+
+
+def _revision_of(event: dict[str, Any]) -> int:
+    """The event's orderRevision; an event booked before revisions were written counts as 0."""
+    private = (event.get("extendedProperties") or {}).get("private") or {}
+    try:
+        return int(private.get(ORDER_REVISION, 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _refused(error: HttpError, what: str) -> ApplicationError | None:
+    """A refusal that retrying will not change (a 4xx other than gone, conflict, precondition
+    failed or rate limited), as a non-retryable error; None for the others."""
+    status = _status_of(error)
+    if 400 <= status < 500 and status not in RETRIED_CLIENT_ERRORS:
+        return ApplicationError(
+            f"Google Calendar refused {what}: {error}", type="CalendarRejected", non_retryable=True
+        )
+    return None
 
 
 def _conference_state(event: dict[str, Any]) -> tuple[str, str | None]:
@@ -100,6 +133,7 @@ class CalendarActivities:
                 }
             },
             "guestsCanModify": False,
+            "extendedProperties": {"private": {ORDER_REVISION: "0"}},
         }
 
     def _insert_or_get(self, request: BookSessionInput) -> dict[str, Any]:
@@ -174,26 +208,68 @@ class CalendarActivities:
                 calendarId=request.calendar_id, eventId=request.event_id, sendUpdates="all"
             ).execute()
         except HttpError as error:
-            if _status_of(error) not in (404, 410):
+            if _status_of(error) not in GONE:
                 raise
 
     @activity.defn
     async def cancel_session(self, request: CancelSessionInput) -> None:
-        """Delete the event; an event already gone counts as done."""
-        await in_thread(self._cancel, request)
+        """Delete the event; an event already gone counts as done. A refusal (a 4xx other than
+        409 or 429) ends the activity (`CalendarRejected`); outages are retried."""
+        try:
+            await in_thread(self._cancel, request)
+        except HttpError as error:
+            refused = _refused(error, "the cancellation")
+            if refused is not None:
+                raise refused from error
+            raise
 
     def _move(self, request: MoveSessionInput) -> None:
-        self._google.calendar().events().patch(
+        events = self._google.calendar().events()
+        try:
+            event: dict[str, Any] = events.get(
+                calendarId=request.calendar_id, eventId=request.event_id
+            ).execute()
+        except HttpError as error:
+            if _status_of(error) in GONE:
+                return
+            raise
+        if request.revision > 0 and _revision_of(event) >= request.revision:
+            return  # this move, or a newer one, has landed
+        body: dict[str, Any] = {
+            "start": {"dateTime": request.start_time.isoformat(), "timeZone": request.timezone},
+            "end": {"dateTime": request.end_time.isoformat(), "timeZone": request.timezone},
+        }
+        if request.revision > 0:
+            body["extendedProperties"] = {"private": {ORDER_REVISION: str(request.revision)}}
+        patch = events.patch(
             calendarId=request.calendar_id,
             eventId=request.event_id,
-            body={
-                "start": {"dateTime": request.start_time.isoformat(), "timeZone": request.timezone},
-                "end": {"dateTime": request.end_time.isoformat(), "timeZone": request.timezone},
-            },
+            body=body,
             sendUpdates="all",
-        ).execute()
+        )
+        patch.headers["If-Match"] = event["etag"]
+        try:
+            patch.execute()
+        except HttpError as error:
+            status = _status_of(error)
+            if status in GONE:
+                return
+            if status == 412:
+                raise ApplicationError(
+                    "the event changed since it was read; the retry reads it again",
+                    type="CalendarEventChanged",
+                ) from error
+            raise
 
     @activity.defn
     async def move_session(self, request: MoveSessionInput) -> None:
-        """Patch the same event to its new time (a patch to the same time is a no-op)."""
-        await in_thread(self._move, request)
+        """Patch the event to the new time and revision, unless it has that revision or a newer
+        one; the patch applies only to the version read (`If-Match`), else it is retried. An
+        event gone counts as done; a refusal ends the activity (`CalendarRejected`)."""
+        try:
+            await in_thread(self._move, request)
+        except HttpError as error:
+            refused = _refused(error, "the move")
+            if refused is not None:
+                raise refused from error
+            raise
