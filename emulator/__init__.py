@@ -17,7 +17,8 @@ Google (service account with domain-wide delegation, token from the emulator)::
 
     key_file = write_service_account_file(path, token_uri="<emulator>/oauth2/token")
     credentials = service_account.Credentials.from_service_account_file(
-        str(key_file), scopes=[...calendar.events, ...gmail.send], subject="<organizer email>"
+        str(key_file), scopes=[...calendar.events, ...gmail.send, ...gmail.readonly],
+        subject="<organizer email>",
     )
     calendar = build("calendar", "v3", credentials=credentials,  # or http=AuthorizedHttp(...)
                      static_discovery=True, cache_discovery=False,
@@ -31,7 +32,12 @@ is `calendar/v3/`, Gmail's is empty (its method paths begin with `gmail/v1/`). T
 comes from the key file, so real keys keep talking to Google. Gmail must be called with
 `body={"raw": ...}`: googleapiclient sends `media_body` uploads to an https URL.
 
+Gmail's `users.messages.list` finds sent messages by `q="rfc822msgid:<Message-ID>"` (the only
+search operator emulated; it needs a read scope). Calendar events get a new `etag` on every
+change, and patch, update and delete honour `If-Match` (412 otherwise).
+
 Programs drive the rest through `/sandbox/...` (pay or expire invoices, which sends Xendit's
-callback to `callback_url`; inject faults; read invoices, refunds, events and mail); people
+callback to `callback_url`; inject faults, including `after_effect` ones where the operation
+happens but its answer is lost or late; read invoices, refunds, events and mail); people
 use the checkout page at each invoice's `invoice_url`.
 """
