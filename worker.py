@@ -16,10 +16,11 @@ from activities.calendar import CalendarActivities
 from activities.email import EmailActivities
 from activities.google_services import GoogleServices
 from activities.payments import XenditActivities
-from activities.records import RecordActivities
+from activities.records import RecordActivities, TimelineActivities
 from mentoring.db import create_engine
 from mentoring.settings import Settings, get_settings
 from mentoring.temporal import connect_temporal
+from workflows.late_payment import LatePaymentWorkflow
 from workflows.order import MentoringOrderWorkflow
 
 
@@ -29,15 +30,18 @@ def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wo
     payments = XenditActivities(settings)
     calendar = CalendarActivities(google)
     email = EmailActivities(engine, google, settings)
+    timeline = TimelineActivities(engine)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[MentoringOrderWorkflow],
+        workflows=[MentoringOrderWorkflow, LatePaymentWorkflow],
         activities=[
             records.create_order_record,
             records.record_transition,
             payments.create_invoice,
             payments.expire_invoice,
+            payments.get_invoice,
+            timeline.append_event,
             payments.refund_payment,
             payments.refund_status,
             calendar.book_session,

@@ -18,10 +18,26 @@ _env = Environment(
 )
 
 
+MONEY_KEYS = ("amount", "paid")
+
+
+def format_idr(amount: int) -> str:
+    return "Rp " + f"{amount:,}".replace(",", ".")
+
+
+def _presented(context: dict[str, str]) -> dict[str, str]:
+    """Amounts come as whole rupiah; the email shows them as money."""
+    shown = dict(context)
+    for key in MONEY_KEYS:
+        if shown.get(key, "").isdigit():
+            shown[key] = format_idr(int(shown[key]))
+    return shown
+
+
 def render(template: str, locale: str, context: dict[str, str]) -> tuple[str, str]:
     """Subject and text body of `template` in `locale` (falls back to Indonesian)."""
     if not (TEMPLATE_DIR / f"{template}.{locale}.txt").exists():
         locale = DEFAULT_LOCALE
-    text = _env.get_template(f"{template}.{locale}.txt").render(context)
+    text = _env.get_template(f"{template}.{locale}.txt").render(_presented(context))
     subject, _, body = text.partition("\n")
     return subject.strip(), body

@@ -3,10 +3,11 @@
 import dataclasses
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from asyncpg.exceptions import ExclusionViolationError
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -127,3 +128,46 @@ class RecordActivities:
                 if _is_exclusion_violation(error):
                     raise _slot_unavailable(error) from error
                 raise
+
+
+@dataclass
+class AppendEventInput:
+    order_id: str
+    event: str
+    data: dict[str, str]
+
+
+class TimelineActivities:
+    """Entries in an order's timeline from outside its workflow (a late payment's refund)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = session_factory(engine)
+
+    @activity.defn
+    async def append_event(self, request: AppendEventInput) -> None:
+        """Append an entry (seq None: not a transition of the order's own workflow), once."""
+        async with self._sessions() as session:
+            status = await session.scalar(
+                select(Order.status).where(Order.id == uuid.UUID(request.order_id))
+            )
+            already = await session.scalar(
+                select(OrderEvent.id).where(
+                    OrderEvent.order_id == uuid.UUID(request.order_id),
+                    OrderEvent.event == request.event,
+                    OrderEvent.data == request.data,
+                )
+            )
+            if status is None or already is not None:
+                return  # not one of our orders, or a retry of an entry already written
+            session.add(
+                OrderEvent(
+                    order_id=uuid.UUID(request.order_id),
+                    seq=None,
+                    at=datetime.now(UTC),
+                    event=request.event,
+                    from_status=status,
+                    to_status=status,
+                    data=request.data,
+                )
+            )
+            await session.commit()

@@ -71,7 +71,7 @@ async def test_failed_refund_is_flagged_for_admin(stack: Stack) -> None:
     )
 
     failed = await _refund_status(stack, order["id"], "failed")
-    assert failed["needs_admin"] and "refund failed" in failed["admin_note"]
+    assert failed["needs_admin"] and "refund_failed" in failed["admin_note"]
 
 
 @pytest.mark.usefixtures("refunds_settle_later")
@@ -104,6 +104,6 @@ async def test_refund_pending_past_the_last_look_is_flagged(stack: Stack) -> Non
 
     current = await wait_until(flagged, "the pending refund to be flagged")
     assert current["refund"]["status"] == "pending"
-    assert "still pending" in current["admin_note"]
+    assert "refund_still_pending" in current["admin_note"]
     calls = (await stack.sandbox.get("/sandbox/calls")).json()
     assert calls["xendit.refunds.get"] >= checks

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mentoring.domain import calendar_event_id_for, workflow_id_for
-from tests.support import Stack, session_start, wait_until
+from tests.support import Stack, paid_callback, session_start, wait_until
 
 EWALLET = {"payment_method": "EWALLET", "payment_channel": "OVO"}
 
@@ -150,18 +150,36 @@ async def test_short_payment_is_refunded_when_the_payment_deadline_passes(stack:
     assert _events(expired).count("payment_mismatch") == 1
 
 
-async def test_wrong_currency_is_flagged_and_never_confirms(stack: Stack) -> None:
+async def test_a_callback_is_believed_only_as_far_as_the_invoice_read_back(stack: Stack) -> None:
+    """The callback claims a foreign currency; Xendit's invoice says paid in full in IDR: the
+    invoice is the truth, so the order goes on (and nothing is flagged)."""
     _, order = await _order(stack)
     assert (await stack.decide(order["id"], "approve")).status_code == 200
 
     await stack.pay(order["payment"]["invoice_id"], currency="USD", **EWALLET)
 
+    confirmed = await stack.wait_for_status(order["id"], "confirmed")
+    assert confirmed["payment"]["status"] == "paid" and not confirmed["needs_admin"]
+
+
+async def test_a_paid_callback_for_an_unpaid_invoice_books_nothing(stack: Stack) -> None:
+    """A PAID callback with the right token, for an invoice Xendit says is still pending."""
+    _, order = await _order(stack)
+    assert (await stack.decide(order["id"], "approve")).status_code == 200
+
+    forged = paid_callback(order, payment_method="EWALLET")
+    headers = {"x-callback-token": stack.settings.xendit_callback_token}
+    response = await stack.api.post("/v1/webhooks/xendit/invoice", json=forged, headers=headers)
+    assert response.status_code == 200, response.text
+
     async def flagged() -> dict[str, Any] | None:
         current = await stack.get_order(order["id"])
-        return current if "payment_mismatch" in _events(current) else None
+        return current if "payment_not_confirmed" in _events(current) else None
 
-    current = await wait_until(flagged, "the foreign-currency payment to be flagged")
+    current = await wait_until(flagged, "the unconfirmed payment to be recorded")
     assert current["status"] == "awaiting_payment" and current["needs_admin"]
+    assert "payment_unverified" in current["admin_note"]
+    assert current["payment"]["status"] == "pending"
     assert await _live_event(stack, order["id"]) is None
 
 
@@ -257,7 +275,7 @@ async def test_mentor_silence_reminds_once_then_declines_with_refund(stack: Stac
     await _advance(stack, order["id"], timedelta(hours=12))
     declined = await _refund_settled(stack, order["id"], "succeeded")
     assert declined["status"] == "declined"
-    assert declined["status_reason"] == "the mentor did not answer in time"
+    assert declined["status_reason"] == "mentor_did_not_answer"
     assert (await stack.templates_sent(mentor["email"])).count("mentor_reminder") == 1
 
 
@@ -287,7 +305,7 @@ async def test_meet_room_failure_fails_the_order_with_refund(stack: Stack) -> No
 
     failed = await _refund_settled(stack, order["id"], "succeeded")
     assert failed["status"] == "failed"
-    assert failed["needs_admin"] and "booking failed" in failed["admin_note"]
+    assert failed["needs_admin"] and "booking_failed" in failed["admin_note"]
     assert await _live_event(stack, order["id"]) is None
     await stack.wait_for_template(order["mentee"]["email"], "refund_issued")
 

@@ -1,0 +1,349 @@
+"""Carrying out the machine's commands as activities, each bounded, each with a give-up outcome.
+
+Every command runs under a retry policy that ends (attempts or schedule-to-close); whatever way
+it ends comes back to the machine as `Done` or `GaveUp`, and the machine decides what follows.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.calendar import (
+        BookedSession,
+        BookSessionInput,
+        CalendarActivities,
+        CancelSessionInput,
+        MoveSessionInput,
+    )
+    from activities.email import CalendarInvite, EmailActivities, SendEmailInput
+    from activities.payments import (
+        CreateInvoiceInput,
+        ExpireInvoiceInput,
+        GetInvoiceInput,
+        InvoiceInfo,
+        RefundInput,
+        RefundResult,
+        RefundStatusInput,
+        XenditActivities,
+    )
+    from activities.records import SLOT_UNAVAILABLE, CreateOrderRecordInput, RecordActivities
+    from mentoring.domain import (
+        OrderInput,
+        RefundStatus,
+        TransitionRecord,
+        calendar_event_id_for,
+        email_key,
+    )
+    from workflows.machine.codes import Failure, Role
+    from workflows.machine.model import (
+        Booked,
+        BookSession,
+        CheckRefund,
+        ClaimSlot,
+        Command,
+        CreateInvoice,
+        DeleteEvent,
+        Done,
+        ExpireInvoice,
+        GaveUp,
+        HoldSlot,
+        InvoiceSeen,
+        Machine,
+        MoveEvent,
+        ReadInvoice,
+        Record,
+        RefundPayment,
+        RefundSeen,
+        Result,
+        SendEmail,
+    )
+    from workflows.projection import order_state
+
+
+@dataclass(frozen=True)
+class Bounds:
+    start_to_close: timedelta
+    retry: RetryPolicy
+    schedule_to_close: timedelta | None = None
+    heartbeat: timedelta | None = None
+
+
+RECORD = Bounds(
+    timedelta(seconds=30),
+    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
+    schedule_to_close=timedelta(minutes=30),
+)
+PROVIDER = Bounds(
+    timedelta(seconds=60),
+    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
+    schedule_to_close=timedelta(minutes=30),
+)
+EMAIL = Bounds(
+    timedelta(seconds=60),
+    RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2)),
+    schedule_to_close=timedelta(hours=6),
+)
+REFUND = Bounds(
+    timedelta(seconds=60),
+    RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        maximum_interval=timedelta(minutes=5),
+        maximum_attempts=25,
+    ),
+)
+# Google outages are retried until the session is near (the machine's patience); only then is a
+# paid session given up, and refunded.
+BOOKING_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=2)
+)
+DATETIME_KEYS = ("old_start", "decision_deadline")
+
+
+def failure_of(error: ActivityError) -> Failure:
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        if cause.type == SLOT_UNAVAILABLE:
+            return Failure.SLOT_UNAVAILABLE
+        if cause.type == "InvoiceNotFound":
+            return Failure.NOT_FOUND
+        if cause.non_retryable:
+            return Failure.REFUSED
+    return Failure.EXHAUSTED
+
+
+def invoice_seen(invoice: InvoiceInfo) -> InvoiceSeen:
+    return InvoiceSeen(
+        invoice_id=invoice.invoice_id,
+        url=invoice.invoice_url,
+        status=invoice.status,
+        expires_at=invoice.expires_at,
+        paid_amount=invoice.paid_amount,
+        currency=invoice.paid_currency,
+        paid_at=invoice.paid_at,
+        method=invoice.payment_method,
+        channel=invoice.payment_channel,
+    )
+
+
+def refund_seen(result: RefundResult) -> RefundSeen:
+    return RefundSeen(RefundStatus(result.status), result.refund_id)
+
+
+class Effects:
+    """The activities behind the commands of one order."""
+
+    def __init__(self, order: OrderInput) -> None:
+        self._order = order
+        self._event_id = calendar_event_id_for(order.order_id)
+        self._calendar_id = order.mentor.calendar_id or "primary"
+
+    async def run(self, command: Command, machine: Machine) -> Done | GaveUp:
+        """`machine` is the one the command was issued from: the state its records write."""
+        try:
+            return Done(command, await self._run(command, machine))
+        except ActivityError as error:
+            return GaveUp(command, failure_of(error))
+
+    async def _activity(self, method: Any, argument: Any, bounds: Bounds) -> Any:
+        return await workflow.execute_activity_method(
+            method,
+            argument,
+            start_to_close_timeout=bounds.start_to_close,
+            schedule_to_close_timeout=bounds.schedule_to_close,
+            heartbeat_timeout=bounds.heartbeat,
+            retry_policy=bounds.retry,
+        )
+
+    async def _run(self, command: Command, m: Machine) -> Result:
+        order = self._order
+        if isinstance(command, Record):
+            await self._record(command, m)
+        elif isinstance(command, ClaimSlot):
+            await self._claim(command, m)
+        elif isinstance(command, SendEmail):
+            await self._activity(EmailActivities.send_email, self._email(command, m), EMAIL)
+        elif isinstance(command, HoldSlot):
+            request = CreateOrderRecordInput(order, order_state(m))
+            await self._activity(RecordActivities.create_order_record, request, RECORD)
+        elif isinstance(command, CreateInvoice):
+            bounds = replace(PROVIDER, schedule_to_close=timedelta(seconds=command.patience_s))
+            invoice = await self._activity(
+                XenditActivities.create_invoice,
+                CreateInvoiceInput(
+                    order_id=order.order_id,
+                    amount=order.amount,
+                    currency=order.currency,
+                    payer_email=order.mentee.email,
+                    description=f"Mentoring: {order.topic} with {order.mentor.name}",
+                    duration_s=command.duration_s,
+                    customer_name=order.mentee.name,
+                ),
+                bounds,
+            )
+            return invoice_seen(invoice)
+        elif isinstance(command, ReadInvoice):
+            invoice = await self._activity(
+                XenditActivities.get_invoice, GetInvoiceInput(command.invoice_id), PROVIDER
+            )
+            return invoice_seen(invoice)
+        elif isinstance(command, ExpireInvoice):
+            invoice = await self._activity(
+                XenditActivities.expire_invoice, ExpireInvoiceInput(command.invoice_id), PROVIDER
+            )
+            return invoice_seen(invoice)
+        elif isinstance(command, BookSession):
+            return await self._book(command)
+        elif isinstance(command, DeleteEvent):
+            await self._activity(
+                CalendarActivities.cancel_session,
+                CancelSessionInput(self._calendar_id, self._event_id),
+                PROVIDER,
+            )
+        elif isinstance(command, MoveEvent):
+            await self._activity(
+                CalendarActivities.move_session,
+                MoveSessionInput(
+                    calendar_id=self._calendar_id,
+                    event_id=self._event_id,
+                    start_time=command.start,
+                    end_time=command.end,
+                    timezone=order.mentor.timezone,
+                    revision=command.revision,
+                ),
+                PROVIDER,
+            )
+        elif isinstance(command, RefundPayment):
+            result = await self._activity(
+                XenditActivities.refund_payment,
+                RefundInput(
+                    order_id=order.order_id,
+                    invoice_id=command.invoice_id,
+                    amount=command.amount,
+                    currency=command.currency,
+                    payment_method=command.method,
+                    reason="CANCELLATION",
+                ),
+                REFUND,
+            )
+            return refund_seen(result)
+        elif isinstance(command, CheckRefund):
+            result = await self._activity(
+                XenditActivities.refund_status, RefundStatusInput(command.refund_id), PROVIDER
+            )
+            return refund_seen(result)
+        return None
+
+    async def _record(self, command: Record, m: Machine) -> None:
+        record = TransitionRecord(
+            order_id=self._order.order_id,
+            seq=command.seq,
+            at=workflow.now(),
+            event=command.event,
+            from_status=str(command.from_status),
+            to_status=str(command.to_status),
+            state=order_state(m),
+            data=dict(command.data),
+        )
+        await self._activity(RecordActivities.record_transition, record, RECORD)
+
+    async def _claim(self, command: ClaimSlot, m: Machine) -> None:
+        state = replace(
+            order_state(m),
+            start_time=command.start,
+            end_time=command.end,
+            payment_deadline=command.payment_deadline,
+            decision_deadline=command.decision_deadline,
+        )
+        record = TransitionRecord(
+            order_id=self._order.order_id,
+            seq=command.seq,
+            at=workflow.now(),
+            event="rescheduled",
+            from_status=str(m.status),
+            to_status=str(m.status),
+            state=state,
+            data=dict(command.data),
+        )
+        bounds = replace(RECORD, schedule_to_close=timedelta(minutes=1))
+        await self._activity(RecordActivities.record_transition, record, bounds)
+
+    async def _book(self, command: BookSession) -> Booked:
+        order = self._order
+        bounds = Bounds(
+            timedelta(seconds=60),
+            BOOKING_RETRY,
+            schedule_to_close=timedelta(seconds=command.patience_s),
+            heartbeat=timedelta(seconds=60),
+        )
+        booked: BookedSession = await self._activity(
+            CalendarActivities.book_session,
+            BookSessionInput(
+                order_id=order.order_id,
+                calendar_id=self._calendar_id,
+                event_id=self._event_id,
+                summary=f"Mentoring: {order.topic}",
+                description=f"{order.mentee.name} x {order.mentor.name}\n{order.notes or ''}",
+                start_time=command.start,
+                end_time=command.end,
+                timezone=order.mentor.timezone,
+                attendee_emails=[order.mentee.email, order.mentor.email],
+                reminder_minutes=[s // 60 for s in order.policy.reminder_offsets_s],
+            ),
+            bounds,
+        )
+        return Booked(booked.event_id, booked.meet_url)
+
+    def _email(self, command: SendEmail, m: Machine) -> SendEmailInput:
+        order = self._order
+        person = order.mentee if command.to == Role.MENTEE else order.mentor
+        data = dict(command.data)
+        context = {
+            "order_id": order.order_id,
+            "topic": order.topic,
+            "mentee_name": order.mentee.name,
+            "mentor_name": order.mentor.name,
+            "name": person.name,
+            "start": m.start.isoformat(),
+            "amount": str(order.amount),
+            "payment_deadline": m.payment_deadline.isoformat(),
+            "meet_url": m.meet_url or "",
+            "invoice_url": m.invoice.url if m.invoice else "",
+            "notes": order.notes or "",
+            "duration": str(order.duration_minutes),
+            "reason": "",
+            "reason_text": "",
+            "refund": "",
+            **data,
+        }
+        if command.to == Role.MENTOR:
+            context["mentor_id"] = order.mentor.id
+        if command.template == "refund_issued" and m.refund.amount is not None:
+            context["amount"] = str(m.refund.amount)
+        invite = None
+        if command.template == "confirmed" and m.meet_url:
+            invite = CalendarInvite(
+                uid=f"{self._event_id}@google.com",
+                summary=f"Mentoring: {order.topic}",
+                description=f"Google Meet: {m.meet_url}",
+                start_time=m.start,
+                end_time=m.end,
+                location=m.meet_url,
+                organizer_email=order.mentor.email,
+                attendee_emails=[order.mentee.email, order.mentor.email],
+            )
+        return SendEmailInput(
+            key=email_key(order.order_id, f"{command.template}:{person.email}", command.occurrence),
+            order_id=order.order_id,
+            template=str(command.template),
+            to_email=person.email,
+            to_name=person.name,
+            locale=person.locale,
+            timezone=order.mentor.timezone,
+            context=context,
+            invite=invite,
+        )
