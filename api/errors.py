@@ -34,6 +34,7 @@ _ERROR_DESCRIPTIONS = {
     403: "The credential may not do this",
     404: "No such resource",
     409: "Not allowed in the resource's current state",
+    413: "The body is too large",
     422: "The request is not valid",
     503: "A provider is unavailable; retry",
 }

@@ -32,7 +32,9 @@ def create_app(
         app.state.sessions = session_factory(app.state.engine)
         # Lazy: with Temporal down the API still stores webhooks; the relay forwards them later.
         app.state.temporal = temporal or await connect_temporal(app_settings, lazy=True)
-        relay = asyncio.create_task(run_relay(app.state.temporal, app.state.sessions))
+        relay = asyncio.create_task(
+            run_relay(app.state.temporal, app.state.sessions, app_settings.temporal_task_queue)
+        )
         try:
             yield
         finally:

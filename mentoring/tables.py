@@ -110,7 +110,11 @@ class WebhookEvent(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     forwarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why it was not delivered (a note), why its last attempt failed, or why it is parked.
     forward_error: Mapped[str | None] = mapped_column(Text)
+    # Failed attempts to forward it; at the relay's bound it is parked (never retried again).
+    forward_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_forward_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SentEmail(Base):
