@@ -16,6 +16,11 @@ from mentoring.db import create_engine, session_factory
 from mentoring.settings import Settings, get_settings
 from mentoring.temporal import connect_temporal
 
+# With Postgres unreachable or its pool exhausted a request answers 503 within these bounds,
+# instead of waiting out asyncpg's 60 s and SQLAlchemy's 30 s.
+DATABASE_CONNECT_TIMEOUT_S = 3.0
+DATABASE_POOL_TIMEOUT_S = 4.0
+
 
 def create_app(
     settings: Settings | None = None,
@@ -28,7 +33,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
-        app.state.engine = engine or create_engine(app_settings.database_url)
+        app.state.engine = engine or create_engine(
+            app_settings.database_url,
+            connect_timeout_s=DATABASE_CONNECT_TIMEOUT_S,
+            pool_timeout_s=DATABASE_POOL_TIMEOUT_S,
+        )
         app.state.sessions = session_factory(app.state.engine)
         # Lazy: with Temporal down the API still stores webhooks; the relay forwards them later.
         app.state.temporal = temporal or await connect_temporal(app_settings, lazy=True)

@@ -14,6 +14,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -21,6 +22,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from api.schemas import OrderCreate
+from api.workflow_engine import (
+    ADMISSION_RPC_TIMEOUT,
+    RESULT_BOUND_S,
+    RESULT_NOT_KNOWN_YET,
+    RESULT_RPC_TIMEOUT,
+    engine_call,
+)
 from mentoring.contract import ORDER_WORKFLOW, Update
 from mentoring.domain import (
     REFUSAL_RECORDED,
@@ -142,6 +150,11 @@ def build_order_input(
     )
 
 
+_NOT_STARTED_YET = (
+    "the workflow engine did not take the order in time; retry with the same Idempotency-Key"
+)
+
+
 async def start_order(client: Client, settings: Settings, order: OrderInput) -> None:
     """Start the order's workflow and return once its invoice exists (update-with-start)."""
     operation: WithStartWorkflowOperation[Any, OrderState] = WithStartWorkflowOperation(
@@ -154,15 +167,17 @@ async def start_order(client: Client, settings: Settings, order: OrderInput) -> 
         result_type=OrderState,
     )
     try:
-        await asyncio.wait_for(
-            client.execute_update_with_start_workflow(
+        async with engine_call(late_message=_NOT_STARTED_YET):
+            invoice_ready = await client.start_update_with_start_workflow(
                 Update.INVOICE_READY,
                 InvoiceReadyInput(order.request_hash),
                 start_workflow_operation=operation,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 result_type=str,
-            ),
-            timeout=settings.invoice_wait_timeout.total_seconds(),
-        )
+                rpc_timeout=ADMISSION_RPC_TIMEOUT,
+            )
+        async with asyncio.timeout(settings.invoice_wait_timeout.total_seconds()):
+            await invoice_ready.result()
     except WorkflowUpdateFailedError as error:
         cause = _cause(error)
         code = cause.type if cause is not None and cause.type else "order_rejected"
@@ -217,16 +232,25 @@ async def send_request(
 ) -> None:
     """Send an update to the order's workflow; a refusal becomes a 409 with its reason."""
     handle = client.get_workflow_handle(workflow_id_for(str(order.id)))
+    request = REQUEST_NAMES[type(body)]
     await release_connection(session)
     try:
-        await handle.execute_update(update, body, result_type=str)
+        async with engine_call():
+            accepted = await handle.start_update(
+                update,
+                body,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                result_type=str,
+                rpc_timeout=ADMISSION_RPC_TIMEOUT,
+            )
+        async with engine_call(RESULT_BOUND_S, RESULT_NOT_KNOWN_YET):
+            await accepted.result(rpc_timeout=RESULT_RPC_TIMEOUT)
     except WorkflowUpdateFailedError as error:
         cause = _cause(error)
         code = cause.type if cause is not None and cause.type else "not_allowed"
         message = cause.message if cause else str(error)
         if cause is None or REFUSAL_RECORDED not in cause.details:
             actor = body.actor if isinstance(body, MentorDecisionInput) else body.by
-            request = REQUEST_NAMES[type(body)]
             await record_refusal(session, order, request, actor, code, message)
         raise ApiError(409, code, message) from error
     except RPCError as error:

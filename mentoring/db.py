@@ -1,6 +1,7 @@
 """Async engine and sessions, and running the Alembic migrations."""
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -9,8 +10,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    return create_async_engine(database_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+def create_engine(
+    database_url: str,
+    *,
+    connect_timeout_s: float | None = None,
+    pool_timeout_s: float | None = None,
+) -> AsyncEngine:
+    """`connect_timeout_s` bounds opening a connection (asyncpg's default: 60 s) and
+    `pool_timeout_s` waiting for a pooled one (SQLAlchemy's default: 30 s)."""
+    options: dict[str, Any] = {}
+    if connect_timeout_s is not None:
+        options["connect_args"] = {"timeout": connect_timeout_s}
+    if pool_timeout_s is not None:
+        options["pool_timeout"] = pool_timeout_s
+    return create_async_engine(
+        database_url, pool_size=10, max_overflow=10, pool_pre_ping=True, **options
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -1,5 +1,7 @@
 """Liveness and readiness."""
 
+import asyncio
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -8,6 +10,8 @@ from sqlalchemy import text
 from api.deps import SessionDep, TemporalDep
 
 router = APIRouter(tags=["health"])
+
+CHECK_BOUND_S = 2.0
 
 
 @router.get("/healthz")
@@ -29,12 +33,14 @@ class Readiness(BaseModel):
 async def readyz(session: SessionDep, temporal: TemporalDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        await session.execute(text("SELECT 1"))
+        async with asyncio.timeout(CHECK_BOUND_S):
+            await session.execute(text("SELECT 1"))
         checks["postgres"] = "ok"
     except Exception as error:
         checks["postgres"] = f"unavailable: {type(error).__name__}"
     try:
-        await temporal.service_client.check_health()
+        async with asyncio.timeout(CHECK_BOUND_S):
+            await temporal.service_client.check_health()
         checks["temporal"] = "ok"
     except Exception as error:
         checks["temporal"] = f"unavailable: {type(error).__name__}"

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/mentors", tags=["mentors"])
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 403, 409, 422)
+    "", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 403, 409, 422, 503)
 )
 async def create_mentor(body: MentorCreate, _: AdminCaller, session: SessionDep) -> MentorOut:
     mentor = Mentor(id=uuid.uuid4(), **body.model_dump(mode="json"))
@@ -27,13 +27,13 @@ async def create_mentor(body: MentorCreate, _: AdminCaller, session: SessionDep)
     return MentorOut.of(mentor)
 
 
-@router.get("", responses=error_responses(401))
+@router.get("", responses=error_responses(401, 503))
 async def list_mentors(_: FrontendCaller, session: SessionDep) -> list[MentorOut]:
     mentors = await session.scalars(select(Mentor).order_by(Mentor.created_at))
     return [MentorOut.of(mentor) for mentor in mentors]
 
 
-@router.get("/{mentor_id}", responses=error_responses(401, 404, 422))
+@router.get("/{mentor_id}", responses=error_responses(401, 404, 422, 503))
 async def get_mentor(mentor_id: uuid.UUID, _: FrontendCaller, session: SessionDep) -> MentorOut:
     mentor = await session.get(Mentor, mentor_id)
     if mentor is None:

@@ -35,7 +35,7 @@ from mentoring.tables import Mentor, Order
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
-_ORDER_REQUEST_ERRORS = error_responses(400, 401, 403, 404, 409, 422)
+_ORDER_REQUEST_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429, 503)
 
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
@@ -55,7 +55,9 @@ async def _order_out(session: SessionDep, order_id: uuid.UUID) -> OrderOut:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 409, 422, 503)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(400, 401, 409, 422, 429, 503),
 )
 async def create_order(
     body: OrderCreate,
@@ -91,7 +93,7 @@ async def create_order(
     return await _order_out(session, order_id)
 
 
-@router.get("", responses=error_responses(401, 422))
+@router.get("", responses=error_responses(401, 422, 503))
 async def list_orders(
     _: FrontendCaller,
     session: SessionDep,
@@ -117,7 +119,7 @@ async def list_orders(
     )
 
 
-@router.get("/{order_id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{order_id}", responses=error_responses(401, 403, 404, 422, 503))
 async def get_order(order_id: uuid.UUID, _: OrderActor, session: SessionDep) -> OrderOut:
     return await _order_out(session, order_id)
 

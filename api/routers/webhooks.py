@@ -34,7 +34,7 @@ def _callback_route(body: type[BaseModel]) -> dict[str, Any]:
     """The body is read by hand (stored as it came), so the route declares it for OpenAPI."""
     return {
         "dependencies": [Depends(require_xendit)],
-        "responses": error_responses(401, 413, 422),
+        "responses": error_responses(401, 413, 422, 503),
         "openapi_extra": {
             "requestBody": {
                 "required": True,
