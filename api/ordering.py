@@ -28,6 +28,7 @@ from api.workflow_engine import (
     RESULT_NOT_KNOWN_YET,
     RESULT_RPC_TIMEOUT,
     engine_call,
+    update_slot,
 )
 from mentoring.contract import ORDER_WORKFLOW, Update
 from mentoring.domain import (
@@ -223,28 +224,37 @@ async def record_refusal(
     await session.commit()
 
 
+def update_id_for(request: str, idempotency_key: str | None) -> str | None:
+    """The client's Idempotency-Key names the update: Temporal answers a retry of it with the
+    first one's outcome instead of running it again."""
+    return f"{request}:{idempotency_key}" if idempotency_key is not None else None
+
+
 async def send_request(
     client: Client,
     session: AsyncSession,
     order: Order,
     update: Update,
     body: MentorDecisionInput | CancelInput | RescheduleInput,
+    idempotency_key: str | None = None,
 ) -> None:
     """Send an update to the order's workflow; a refusal becomes a 409 with its reason."""
     handle = client.get_workflow_handle(workflow_id_for(str(order.id)))
     request = REQUEST_NAMES[type(body)]
     await release_connection(session)
     try:
-        async with engine_call():
-            accepted = await handle.start_update(
-                update,
-                body,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                result_type=str,
-                rpc_timeout=ADMISSION_RPC_TIMEOUT,
-            )
-        async with engine_call(RESULT_BOUND_S, RESULT_NOT_KNOWN_YET):
-            await accepted.result(rpc_timeout=RESULT_RPC_TIMEOUT)
+        async with update_slot(order.id):
+            async with engine_call():
+                accepted = await handle.start_update(
+                    update,
+                    body,
+                    id=update_id_for(request, idempotency_key),
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    result_type=str,
+                    rpc_timeout=ADMISSION_RPC_TIMEOUT,
+                )
+            async with engine_call(RESULT_BOUND_S, RESULT_NOT_KNOWN_YET):
+                await accepted.result(rpc_timeout=RESULT_RPC_TIMEOUT)
     except WorkflowUpdateFailedError as error:
         cause = _cause(error)
         code = cause.type if cause is not None and cause.type else "not_allowed"

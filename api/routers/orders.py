@@ -40,6 +40,16 @@ _ORDER_REQUEST_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429, 503)
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
 ]
+RequestKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="the same key for a retry of this request: it is answered with the first "
+        "one's outcome (a different key is a new request)",
+    ),
+]
 
 
 async def _order_out(session: SessionDep, order_id: uuid.UUID) -> OrderOut:
@@ -150,11 +160,12 @@ async def decide(
     caller: OrderActor,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: RequestKey = None,
 ) -> OrderOut:
     order = await _require_order(session, order_id)
     actor: Actor = "admin" if caller.role == "admin" else "mentor"
     decision = MentorDecisionInput(decision=body.decision, reason=body.reason, actor=actor)
-    await send_request(temporal, session, order, Update.MENTOR_DECISION, decision)
+    await send_request(temporal, session, order, Update.MENTOR_DECISION, decision, idempotency_key)
     return await _order_out(session, order_id)
 
 
@@ -165,10 +176,11 @@ async def cancel(
     caller: OrderActor,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: RequestKey = None,
 ) -> OrderOut:
     order = await _require_order(session, order_id)
     request = CancelInput(by=_actor(caller, body.by), reason=body.reason)
-    await send_request(temporal, session, order, Update.CANCEL, request)
+    await send_request(temporal, session, order, Update.CANCEL, request, idempotency_key)
     return await _order_out(session, order_id)
 
 
@@ -179,10 +191,11 @@ async def reschedule(
     caller: OrderActor,
     session: SessionDep,
     temporal: TemporalDep,
+    idempotency_key: RequestKey = None,
 ) -> OrderOut:
     order = await _require_order(session, order_id)
     request = RescheduleInput(
         start_time=body.start_time.astimezone(UTC), by=_actor(caller, body.by)
     )
-    await send_request(temporal, session, order, Update.RESCHEDULE, request)
+    await send_request(temporal, session, order, Update.RESCHEDULE, request, idempotency_key)
     return await _order_out(session, order_id)
