@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
+from api.refusals import refusal_message
 from api.schemas import OrderCreate
 from api.workflow_engine import (
     ADMISSION_RPC_TIMEOUT,
@@ -183,7 +184,8 @@ async def start_order(client: Client, settings: Settings, order: OrderInput) -> 
         cause = _cause(error)
         code = cause.type if cause is not None and cause.type else "order_rejected"
         status = 503 if code == "payment_provider_unavailable" else 409
-        raise ApiError(status, code, cause.message if cause else str(error)) from error
+        message = refusal_message(code, cause.message if cause else None)
+        raise ApiError(status, code, message) from error
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
         raise ApiError(
             503,
@@ -258,7 +260,7 @@ async def send_request(
     except WorkflowUpdateFailedError as error:
         cause = _cause(error)
         code = cause.type if cause is not None and cause.type else "not_allowed"
-        message = cause.message if cause else str(error)
+        message = refusal_message(code, cause.message if cause else None)
         if cause is None or REFUSAL_RECORDED not in cause.details:
             actor = body.actor if isinstance(body, MentorDecisionInput) else body.by
             await record_refusal(session, order, request, actor, code, message)

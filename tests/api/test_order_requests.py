@@ -33,6 +33,7 @@ async def test_a_retried_cancel_with_its_key_gets_the_first_answer(stack: Stack)
     assert first.json()["status"] == retried.json()["status"] == "cancelled"
     assert other.status_code == 409, other.text
     assert other.json()["error"]["code"] == "order_closed"
+    assert other.json()["error"]["message"] == "the order has ended"
     timeline = (await stack.get_order(order["id"]))["timeline"]
     assert [e["event"] for e in timeline].count("cancelled") == 1
 
