@@ -3,7 +3,7 @@
 A `Builder` lives for one call of `step` and is never shared, so `step` stays a pure function.
 """
 
-import dataclasses
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -33,14 +33,17 @@ def pairs(**data: object) -> tuple[tuple[str, str], ...]:
 
 class Builder:
     def __init__(self, machine: Machine, now: datetime) -> None:
-        self.m = machine
+        # A private copy, changed in place until the step returns it: the caller's machine is
+        # never touched (and a copy is far cheaper than a `replace` per change).
+        self.m = copy.copy(machine)
         self.now = now
         self.commands: list[Command] = []
 
     # ---- plumbing --------------------------------------------------------------------------
 
     def set(self, **changes: Any) -> None:
-        self.m = dataclasses.replace(self.m, **changes)
+        for name, value in changes.items():
+            object.__setattr__(self.m, name, value)
 
     def new_id(self) -> int:
         number = self.m.next_id
@@ -106,6 +109,8 @@ class Builder:
 
     def finish(self, status: OrderStatus, reason: Reason, text: str | None = None) -> None:
         assert status in TERMINAL_STATUSES
+        if self.m.payment is None and self.m.mismatch is not None:
+            self.take_payment(self.m.mismatch)  # a short payment seen earlier goes back too
         self.set(
             reason=reason,
             reason_text=text,

@@ -65,6 +65,7 @@ class Timer(StrEnum):
     REFUND_RETRY = "refund_retry"
     REFUND_CHECK = "refund_check"
     CALENDAR_SWEEP = "calendar_sweep"
+    VERIFY_RETRY = "verify_retry"
     CLOSE = "close"
 
 

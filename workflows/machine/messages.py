@@ -36,6 +36,8 @@ def admit(m: Machine, request: Request, now: datetime) -> Refusal | None:
     """Whether `request` may be taken now; what the update validators ask."""
     policy = m.order.policy
     status = m.status
+    if m.invoice is None and m.invoice_answer is not None:
+        return Refusal.ORDER_CLOSED  # refused at its creation: there is no order
     if isinstance(request, Decide):
         if m.decision is not None:
             return Refusal.DECISION_NOT_ALLOWED
@@ -256,6 +258,10 @@ def on_timer(b: Builder, timer: Timer) -> None:
         assert m.refund.refund_id is not None
         b.set(refund=dataclasses.replace(m.refund, check_at=None))
         b.issue(CheckRefund(b.new_id(), m.refund.refund_id))
+    elif timer == Timer.VERIFY_RETRY:
+        assert m.invoice is not None
+        b.set(verify_at=None)
+        b.wait_for(ReadInvoice(b.new_id(), m.invoice.invoice_id))
     elif timer == Timer.CALENDAR_SWEEP:
         b.set(sweep_at=None)
         b.issue(DeleteEvent(b.new_id()))

@@ -299,10 +299,12 @@ class Machine:
     move_revision: int = 0
     reschedules: int = 0
     duplicates: int = 0
-    mismatch_told: bool = False
+    mismatch: InvoiceSeen | None = None
     waiting: Waiting | None = None
     deferred: tuple[Message, ...] = ()
     sweep_at: datetime | None = None
+    verify_at: datetime | None = None
+    verify_rounds: int = 0
     closes_at: datetime | None = None
     finished: bool = False
     next_id: int = 1

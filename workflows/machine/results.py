@@ -125,9 +125,13 @@ def _on_invoice_created(b: Builder, invoice: InvoiceSeen | None) -> None:
 def _on_invoice_read(b: Builder, invoice: InvoiceSeen | None, failure: Failure | None) -> None:
     m = b.m
     if invoice is None:
+        # Xendit could not say: asked again later, so a real payment is never left unseen.
+        rounds = m.verify_rounds + 1
+        b.set(verify_rounds=rounds, verify_at=deadlines.retry_at(rounds, b.now))
         b.flag(Flag.PAYMENT_UNVERIFIED, failure)
         b.record("payment_unverified", failure=failure)
         return
+    b.set(verify_at=None)
     data: dict[str, object] = {
         "invoice_id": invoice.invoice_id,
         "paid_amount": invoice.paid_amount,
@@ -138,6 +142,7 @@ def _on_invoice_read(b: Builder, invoice: InvoiceSeen | None, failure: Failure |
     elif m.payment is not None:
         b.record_data("payment_duplicate", data)
     elif m.status in TERMINAL_STATUSES:
+        b.unflag(Flag.PAYMENT_UNVERIFIED)
         b.take_payment(invoice)
         b.record_data("late_payment", data)
         b.refund()
@@ -146,9 +151,9 @@ def _on_invoice_read(b: Builder, invoice: InvoiceSeen | None, failure: Failure |
     else:
         b.flag(Flag.PAYMENT_MISMATCH, f"{invoice.paid_amount} {invoice.currency}")
         b.record_data("payment_mismatch", {**data, "currency": invoice.currency})
-        if not m.mismatch_told:
-            b.set(mismatch_told=True)
+        if m.mismatch is None:
             b.email(Template.PAYMENT_PROBLEM, Role.MENTEE, paid=invoice.paid_amount)
+        b.set(mismatch=invoice)
 
 
 def _on_invoice_closed(

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from mentoring.domain import TERMINAL_STATUSES, OrderStatus
+from mentoring.domain import TERMINAL_STATUSES, OrderStatus, RefundStatus
 from workflows.machine import deadlines
 from workflows.machine.codes import Timer
 from workflows.machine.model import Machine
@@ -20,13 +20,20 @@ def due_timers(m: Machine) -> list[tuple[Timer, datetime]]:
         timers.append((Timer.REFUND_RETRY, refund.retry_at))
     if refund.check_at is not None:
         timers.append((Timer.REFUND_CHECK, refund.check_at))
+    if m.verify_at is not None:
+        timers.append((Timer.VERIFY_RETRY, m.verify_at))
     if m.sweep_at is not None:
         timers.append((Timer.CALENDAR_SWEEP, m.sweep_at))
     terminal = m.status in TERMINAL_STATUSES and m.closes_at is not None
-    if terminal and not timers and m.waiting is None and not m.deferred:
+    if terminal and not timers and m.waiting is None and not m.deferred and _refund_at_rest(m):
         assert m.closes_at is not None
         timers.append((Timer.CLOSE, m.closes_at))
     return timers
+
+
+def _refund_at_rest(m: Machine) -> bool:
+    """No refund asked for and unanswered: an order never closes on money in flight."""
+    return not (m.refund.status == RefundStatus.PENDING and m.refund.refund_id is None)
 
 
 def _status_timer(m: Machine) -> list[tuple[Timer, datetime]]:

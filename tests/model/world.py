@@ -1,0 +1,365 @@
+"""A small world for the pure machine: Xendit's invoice and refund, Google's event, a clock.
+
+Each command the machine issues waits here until the explorer picks its outcome: done (the
+world changes as the provider would), refused, an outage until the give-up, or an attempt that
+the machine saw give up but that lands later anyway (a ghost). Records, emails and replies do
+not change what the invariants look at; they complete at once.
+"""
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from mentoring.domain import (
+    TERMINAL_STATUSES,
+    MentorInfo,
+    OrderInput,
+    OrderPolicy,
+    OrderStatus,
+    Person,
+    RefundStatus,
+)
+from workflows import machine
+from workflows.machine import deadlines
+from workflows.machine.codes import Failure
+from workflows.machine.model import (
+    Booked,
+    BookSession,
+    Cancel,
+    CheckRefund,
+    ClaimSlot,
+    Command,
+    CreateInvoice,
+    Decide,
+    DeleteEvent,
+    Done,
+    Event,
+    ExpireInvoice,
+    GaveUp,
+    HoldSlot,
+    InvoiceExpired,
+    InvoiceSeen,
+    Machine,
+    MoveEvent,
+    PaymentClaimed,
+    ReadInvoice,
+    Record,
+    RefundPayment,
+    RefundReported,
+    RefundSeen,
+    Reply,
+    Request,
+    Requested,
+    Reschedule,
+    SendEmail,
+    TimerFired,
+)
+from workflows.machine.table import event_name
+
+CREATED = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+PRICE = 300_000
+INVOICE = "inv-1"
+INSTANT = (Record, SendEmail, Reply)
+
+
+def order_input(start_in: timedelta = timedelta(days=3)) -> OrderInput:
+    policy = OrderPolicy(
+        payment_window_s=3600,
+        payment_cutoff_before_start_s=2 * 3600,
+        decision_window_s=24 * 3600,
+        decision_cutoff_before_start_s=3600,
+        mentee_cancellation_cutoff_s=24 * 3600,
+        reminder_offsets_s=[24 * 3600, 3600],
+        late_payment_grace_s=7 * 24 * 3600,
+        refund_check_interval_s=6 * 3600,
+        refund_checks=2,
+    )
+    return OrderInput(
+        order_id="00000000-0000-4000-8000-000000000001",
+        request_hash="h",
+        mentor=MentorInfo("m", "Ayu", "ayu@example.com", "Asia/Jakarta"),
+        mentee=Person("Budi", "budi@example.com", "en"),
+        topic="Career",
+        start_time=CREATED + start_in,
+        duration_minutes=60,
+        amount=PRICE,
+        currency="IDR",
+        policy=policy,
+        created_at=CREATED,
+    )
+
+
+@dataclass(frozen=True)
+class Ghost:
+    """An attempt the machine saw give up, still landing before `by`."""
+
+    command: Command
+    by: datetime
+
+
+@dataclass(frozen=True)
+class World:
+    machine: Machine
+    now: datetime
+    invoice_status: str | None = None
+    paid_amount: int | None = None
+    invoices_created: int = 0
+    event: str | None = None  # None, "live", "deleted"
+    event_revision: int = 0
+    refunded: int = 0
+    refund_status: RefundStatus | None = None
+    refunds_made: int = 0
+    outstanding: tuple[Command, ...] = ()
+    ghosts: tuple[Ghost, ...] = ()
+
+    def invoice(self) -> InvoiceSeen:
+        return InvoiceSeen(
+            invoice_id=INVOICE,
+            url="https://pay/inv-1",
+            status=self.invoice_status or "PENDING",
+            expires_at=CREATED + timedelta(hours=1),
+            paid_amount=self.paid_amount,
+            currency="IDR" if self.paid_amount else None,
+            paid_at=self.now if self.paid_amount else None,
+            method="EWALLET" if self.paid_amount else None,
+        )
+
+
+# Every status change a step made, as (status, the table's event name, next status).
+STATUS_CHANGES: set[tuple[OrderStatus, str, OrderStatus]] = set()
+
+
+def _step(m: Machine, event: Event, now: datetime) -> tuple[Machine, list[Command]]:
+    after, commands = machine.step(m, event, now)
+    if after.status != m.status:
+        STATUS_CHANGES.add((m.status, event_name(event), after.status))
+    return after, commands
+
+
+def feed(world: World, event: Event) -> World:
+    """Apply `event` to the machine, then anything it deferred; commands join the outstanding."""
+    m, commands = _step(world.machine, event, world.now)
+    world = dataclasses.replace(world, machine=m)
+    world = _issue(world, commands)
+    while (deferred := machine.take_deferred(world.machine)) is not None:
+        m, message = deferred
+        m, commands = _step(m, message, world.now)
+        world = _issue(dataclasses.replace(world, machine=m), commands)
+    return world
+
+
+def _issue(world: World, commands: list[Command]) -> World:
+    pending = [c for c in commands if not isinstance(c, INSTANT)]
+    world = dataclasses.replace(world, outstanding=(*world.outstanding, *pending))
+    for command in commands:
+        if isinstance(command, (Record, SendEmail)):
+            world = feed(world, Done(command))
+    return world
+
+
+def start() -> World:
+    m, commands = machine.begin(order_input())
+    return _issue(World(machine=m, now=CREATED), commands)
+
+
+def start_invoiced() -> World:
+    """A new order whose slot is held and whose invoice exists."""
+    world = start()
+    for _ in range(2):
+        world = next(
+            after for name, after in outcomes(world, world.outstanding[0]) if name == "done"
+        )
+    return world
+
+
+def _without(world: World, command: Command) -> World:
+    rest = tuple(c for c in world.outstanding if c is not command)
+    return dataclasses.replace(world, outstanding=rest)
+
+
+def land(world: World, command: Command) -> tuple[World, object]:
+    """The provider does what `command` asks; returns the world and the answer."""
+    w = world
+    if isinstance(command, CreateInvoice):
+        w = dataclasses.replace(
+            w, invoice_status="PENDING", invoices_created=w.invoices_created + 1
+        )
+        return w, w.invoice()
+    if isinstance(command, ReadInvoice):
+        return w, w.invoice()
+    if isinstance(command, ExpireInvoice):
+        if w.invoice_status == "PENDING":
+            w = dataclasses.replace(w, invoice_status="EXPIRED")
+        return w, w.invoice()
+    if isinstance(command, BookSession):
+        if w.event is None:
+            w = dataclasses.replace(w, event="live")
+        return w, Booked("evt", "https://meet/x")
+    if isinstance(command, DeleteEvent):
+        return dataclasses.replace(w, event="deleted" if w.event else None), None
+    if isinstance(command, MoveEvent):
+        if command.revision > w.event_revision:
+            w = dataclasses.replace(w, event_revision=command.revision)
+        return w, None
+    if isinstance(command, RefundPayment):
+        if w.refund_status is None:
+            w = dataclasses.replace(
+                w,
+                refund_status=RefundStatus.SUCCEEDED,
+                refunded=command.amount,
+                refunds_made=w.refunds_made + 1,
+            )
+        return w, RefundSeen(w.refund_status or RefundStatus.SUCCEEDED, "rfd-1")
+    if isinstance(command, CheckRefund):
+        return w, RefundSeen(w.refund_status or RefundStatus.PENDING, "rfd-1")
+    return w, None
+
+
+def outcomes(world: World, command: Command) -> Iterator[tuple[str, World]]:
+    """Every way `command` can end, each with the world after it."""
+    base = _without(world, command)
+    landed, answer = land(base, command)
+    if isinstance(command, HoldSlot):
+        yield "done", feed(base, Done(command))
+        yield "slot_taken", feed(base, GaveUp(command, Failure.SLOT_UNAVAILABLE))
+        return
+    if isinstance(command, ClaimSlot):
+        yield "done", feed(base, Done(command))
+        yield "slot_taken", feed(base, GaveUp(command, Failure.SLOT_UNAVAILABLE))
+        return
+    yield "done", feed(landed, Done(command, answer))  # type: ignore[arg-type]
+    if isinstance(command, RefundPayment) and base.refund_status is None:
+        pending = dataclasses.replace(
+            base,
+            refund_status=RefundStatus.PENDING,
+            refunded=command.amount,
+            refunds_made=base.refunds_made + 1,
+        )
+        yield "pending", feed(pending, Done(command, RefundSeen(RefundStatus.PENDING, "rfd-1")))
+    yield "refused", feed(base, GaveUp(command, Failure.REFUSED))
+    yield "outage", feed(base, GaveUp(command, Failure.EXHAUSTED))
+    if isinstance(command, (BookSession, MoveEvent, DeleteEvent, RefundPayment, ExpireInvoice)):
+        ghost = Ghost(command, world.now + deadlines.CALENDAR_SWEEP_DELAY)
+        gave_up = dataclasses.replace(base, ghosts=(*base.ghosts, ghost))
+        yield "stale", feed(gave_up, GaveUp(command, Failure.EXHAUSTED))
+
+
+def messages(world: World) -> Iterator[tuple[str, World]]:
+    """What people and Xendit may do now."""
+    w, m = world, world.machine
+    if w.invoice_status == "PENDING":
+        yield "pay", feed(_paid(w, PRICE), PaymentClaimed(INVOICE, PRICE, "IDR"))
+        yield "pay_short", feed(_paid(w, 100_000), PaymentClaimed(INVOICE, 100_000, "IDR"))
+        yield "forged_paid", feed(w, PaymentClaimed(INVOICE, PRICE, "IDR"))
+        expired = dataclasses.replace(w, invoice_status="EXPIRED")
+        yield "expired_callback", feed(expired, InvoiceExpired(INVOICE))
+    if w.invoice_status == "PAID":
+        yield "duplicate_paid", feed(w, PaymentClaimed(INVOICE, w.paid_amount or 0, "IDR"))
+    if w.invoice_status == "EXPIRED":
+        yield "pay_after_end", feed(_paid(w, PRICE), PaymentClaimed(INVOICE, PRICE, "IDR"))
+    if w.refund_status == RefundStatus.PENDING:
+        settled = dataclasses.replace(w, refund_status=RefundStatus.SUCCEEDED)
+        yield "refund_callback", feed(settled, RefundReported("rfd-1", RefundStatus.SUCCEEDED))
+    requests: dict[str, Request] = {
+        "approve": Decide(True, None, "mentor"),
+        "decline": Decide(False, "busy", "mentor"),
+        "cancel_mentee": Cancel("mentee", None),
+        "cancel_mentor": Cancel("mentor", None),
+        "cancel_admin": Cancel("admin", None),
+        "reschedule": Reschedule(m.start + timedelta(days=1), "mentee"),
+    }
+    for name, request in requests.items():
+        if machine.admit(m, request, w.now) is None:
+            yield name, feed(w, Requested(m.next_id * 1000, request))
+
+
+def _paid(world: World, amount: int) -> World:
+    return dataclasses.replace(world, invoice_status="PAID", paid_amount=amount)
+
+
+def tick(world: World) -> World | None:
+    """The clock moves to the next timer and fires it (ghosts due before then land first)."""
+    timer = machine.next_timer(world.machine)
+    if timer is None:
+        return None
+    name, at = timer
+    if any(ghost.by <= at for ghost in world.ghosts):
+        return None
+    now = max(world.now, at)
+    return feed(dataclasses.replace(world, now=now), TimerFired(name))
+
+
+def land_ghost(world: World, ghost: Ghost) -> World:
+    rest = tuple(g for g in world.ghosts if g is not ghost)
+    landed, _ = land(dataclasses.replace(world, ghosts=rest), ghost.command)
+    return landed
+
+
+def moves(world: World) -> Iterator[tuple[str, World]]:
+    """Every next event, named."""
+    for command in world.outstanding:
+        for outcome, after in outcomes(world, command):
+            yield f"{type(command).__name__}:{outcome}", after
+    for ghost in world.ghosts:
+        yield f"ghost:{type(ghost.command).__name__}", land_ghost(world, ghost)
+    yield from messages(world)
+    ticked = tick(world)
+    if ticked is not None:
+        yield "tick", ticked
+
+
+def settle(world: World, limit: int = 400) -> World:
+    """Let everything succeed and time run until the machine is finished."""
+    return settle_trail(world, limit)[-1]
+
+
+def settle_trail(world: World, limit: int = 400) -> list[World]:
+    """The worlds on the way to `settle`'s, the settled one last."""
+    trail = [world]
+    for _ in range(limit):
+        trail.append(world := _settle_step(world))
+        if world is trail[-2]:
+            return trail[:-1]
+    raise AssertionError(f"not finished after {limit} steps: {world.machine}")
+
+
+def _settle_step(world: World) -> World:
+    """One step towards the end; the same world once there."""
+    if world.refund_status == RefundStatus.PENDING:
+        return dataclasses.replace(world, refund_status=RefundStatus.SUCCEEDED)
+    if world.ghosts:
+        return land_ghost(world, world.ghosts[0])
+    if world.outstanding:
+        command = world.outstanding[0]
+        return next(after for name, after in outcomes(world, command) if name == "done")
+    if world.machine.finished:
+        return world
+    ticked = tick(world)
+    assert ticked is not None, f"stuck: no timer, nothing under way: {world.machine}"
+    return ticked
+
+
+def invariant_breaches(world: World) -> list[str]:
+    """Invariants 1, 2, 4 and 5 of docs/invariants.md, on a settled world."""
+    m = world.machine
+    breaches = []
+    money_in = world.paid_amount if world.invoice_status == "PAID" else 0
+    if money_in and m.status != OrderStatus.COMPLETED:
+        refunded = world.refund_status == RefundStatus.SUCCEEDED and world.refunded == money_in
+        by_hand = m.refund.status == RefundStatus.MANUAL_REQUIRED and m.needs_admin
+        if not (refunded or by_hand):
+            breaches.append(f"1: {money_in} kept by a {m.status} order ({m.refund})")
+    if world.event == "live":
+        consented = m.payment is not None and m.decision is True
+        if not (consented and m.status in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED)):
+            breaches.append(f"2: a live event for a {m.status} order")
+        if money_in != PRICE:
+            breaches.append("2: a live event without the full payment")
+    if m.status not in TERMINAL_STATUSES and m.invoice is not None:
+        breaches.append(f"4: finished in {m.status}")
+    if world.invoices_created > 1 or world.refunds_made > 1:
+        breaches.append("5: an effect happened twice")
+    if m.status == OrderStatus.CONFIRMED and not m.payment:
+        breaches.append("2: confirmed without payment")
+    return breaches
