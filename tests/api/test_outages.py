@@ -2,6 +2,7 @@
 never answering) the API answers 503 with the error body, quickly, never a plain-text 500."""
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -9,10 +10,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
+from api.errors import ApiError
 from api.main import create_app
+from api.workflow_engine import engine_call
 from mentoring.db import create_engine
 from mentoring.serving import BackgroundServer
 from mentoring.settings import Settings
@@ -145,3 +150,51 @@ async def test_workflow_engine_black_holed_answers_503_within_the_bound(stack: S
         silent = await connect_temporal(settings, lazy=True)
         async with api_of(settings, silent, stack.engine) as http:
             await _workflow_engine_down_answers_503(stack, http)
+
+
+async def test_database_pool_exhausted_answers_503(stack: Stack) -> None:
+    engine = create_engine(stack.settings.database_url, pool_timeout_s=1.0)
+    held = [await engine.connect() for _ in range(20)]  # pool_size 10 + max_overflow 10
+    try:
+        async with api_of(stack.settings, stack.client, engine) as http:
+            response = await _call(http, "GET", "/v1/mentors", headers=stack.frontend)
+            _assert_unavailable(response, "database_unavailable")
+    finally:
+        for connection in held:
+            await connection.close()
+        await engine.dispose()
+
+
+async def test_temporal_refusing_more_updates_is_429_and_unavailable_503() -> None:
+    """What Temporal answers (or how its calls fail) decides the status, within the bound."""
+
+    async def failing(error: BaseException) -> ApiError:
+        try:
+            async with engine_call(bound_s=1.0):
+                raise error
+        except ApiError as api_error:
+            return api_error
+        raise AssertionError("no ApiError")  # pragma: no cover
+
+    exhausted = await failing(RPCError("too many", RPCStatusCode.RESOURCE_EXHAUSTED, b""))
+    assert (exhausted.status_code, exhausted.code) == (429, "too_many_requests")
+    assert exhausted.headers == {"Retry-After": "1"}
+    for error in (
+        RPCError("down", RPCStatusCode.UNAVAILABLE, b""),
+        RPCError("slow", RPCStatusCode.DEADLINE_EXCEEDED, b""),
+        RuntimeError("Failed client connect: Server connection error"),
+    ):
+        unavailable = await failing(error)
+        assert (unavailable.status_code, unavailable.code) == (503, "workflow_engine_unavailable")
+
+    started = time.monotonic()
+    with contextlib.suppress(ApiError):
+        async with engine_call(bound_s=0.2):
+            await asyncio.Event().wait()  # a call that never returns
+    assert time.monotonic() - started < 1.0
+
+    not_found = RPCError("gone", RPCStatusCode.NOT_FOUND, b"")  # not an outage: passed on
+    with pytest.raises(RPCError) as raised:
+        async with engine_call(bound_s=1.0):
+            raise not_found
+    assert raised.value is not_found
