@@ -89,6 +89,7 @@ class FaultBoard:
     def __init__(self) -> None:
         self._pending: dict[str, deque[Fault]] = {}
         self._calls: Counter[str] = Counter()
+        self._played: Counter[str] = Counter()
 
     def add(self, spec: FaultSpec) -> Fault:
         fault = Fault(
@@ -103,12 +104,23 @@ class FaultBoard:
     def reset(self) -> None:
         self.clear()
         self._calls.clear()
+        self._played.clear()
 
     def pending(self) -> list[dict[str, object]]:
         return [asdict(fault) for queue in self._pending.values() for fault in queue]
 
     def calls(self) -> dict[str, int]:
         return {operation: self._calls[operation] for operation in OPERATIONS}
+
+    def played(self) -> dict[str, int]:
+        """How many faulted calls of each operation have finished (answered or failed)."""
+        return {operation: self._played[operation] for operation in OPERATIONS}
+
+    async def _play(self, operation: str, fault: Fault) -> None:
+        try:
+            await _play(operation, fault)
+        finally:
+            self._played[operation] += 1
 
     def take(self, operation: str) -> Fault | None:
         """Count one call of `operation` and use up one time of its first pending fault."""
@@ -131,13 +143,13 @@ class FaultBoard:
             return None
         if fault.after_effect:
             return fault
-        await _play(operation, fault)
+        await self._play(operation, fault)
         return None
 
     async def answer(self, operation: str, fault: Fault | None) -> None:
         """Called by an operation that took effect, with what `enter` returned."""
         if fault is not None:
-            await _play(operation, fault)
+            await self._play(operation, fault)
 
 
 async def _play(operation: str, fault: Fault) -> None:

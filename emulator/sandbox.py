@@ -34,6 +34,13 @@ async def clear_faults(state: StateDep) -> Response:
     return Response(status_code=204)
 
 
+@router.get("/faults/played")
+async def faults_played(state: StateDep) -> dict[str, int]:
+    """How many faulted calls of each operation have finished: a test waits on this instead of
+    sleeping out a fault's delay."""
+    return state.faults.played()
+
+
 @router.get("/calls")
 async def calls(state: StateDep) -> dict[str, int]:
     """How many times each emulated operation was called: every authenticated call counts,

@@ -20,6 +20,7 @@ from activities.calendar import (
 from activities.google_services import GoogleServices
 from mentoring.settings import Settings
 from tests.activities.conftest import add_fault
+from tests.support import wait_until
 
 EVENT_ID = "order0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 START = datetime(2030, 5, 1, 3, 0, tzinfo=UTC)
@@ -159,11 +160,10 @@ async def test_a_change_between_read_and_patch_is_412_then_the_retry_applies(
 
 
 async def _patch_arrived(sandbox: httpx.Client) -> None:
-    async with asyncio.timeout(10):
-        while True:
-            if _calls(sandbox)["calendar.events.patch"] > 0:
-                return
-            await asyncio.sleep(0.02)
+    async def arrived() -> bool:
+        return _calls(sandbox)["calendar.events.patch"] > 0
+
+    await wait_until(arrived, "the patch to reach Google")
 
 
 def _rename(google: GoogleServices) -> None:

@@ -1,7 +1,6 @@
 """The email activity when an attempt's Gmail call ends without an answer: the retry asks
 Gmail for the message's Message-ID and sends only if Gmail does not have it."""
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -19,6 +18,7 @@ from mentoring.db import session_factory
 from mentoring.settings import Settings
 from mentoring.tables import SentEmail
 from tests.activities.conftest import add_fault
+from tests.support import wait_until
 
 # Short, so that a delayed Gmail answer times the attempt out; the faults delay longer.
 HTTP_TIMEOUT_S = 0.5
@@ -57,6 +57,11 @@ async def _row(engine: AsyncEngine, key: str) -> SentEmail:
 def _mail(sandbox: httpx.Client) -> list[dict[str, object]]:
     mail: list[dict[str, object]] = sandbox.get("/sandbox/mail").json()
     return mail
+
+
+def _played(sandbox: httpx.Client) -> int:
+    played: dict[str, int] = sandbox.get("/sandbox/faults/played").json()
+    return played["gmail.messages.send"]
 
 
 def _calls(sandbox: httpx.Client) -> dict[str, int]:
@@ -111,7 +116,11 @@ async def test_timed_out_before_gmail_stored_it_the_retry_sends_it_once(
     with pytest.raises(TimeoutError):
         await env.run(emails.send_email, request)
     retried = await env.run(emails.send_email, request)
-    await asyncio.sleep(GMAIL_DELAY_S)  # the first call has ended on Gmail's side too
+
+    async def first_call_ended() -> bool:  # on Gmail's side too
+        return _played(sandbox) >= 1
+
+    await wait_until(first_call_ended, "the first call to end on Gmail's side")
 
     [mail] = _mail(sandbox)
     assert retried is True
