@@ -34,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import SLOT_UNAVAILABLE, CreateOrderRecordInput, RecordActivities
     from mentoring.domain import (
         OrderInput,
+        OrderState,
+        OrderStatus,
         RefundStatus,
         TransitionRecord,
         calendar_event_id_for,
@@ -239,19 +241,12 @@ class Effects:
         return None
 
     async def _record(self, command: Record, m: Machine) -> None:
-        record = TransitionRecord(
-            order_id=self._order.order_id,
-            seq=command.seq,
-            at=workflow.now(),
-            event=command.event,
-            from_status=str(command.from_status),
-            to_status=str(command.to_status),
-            state=order_state(m),
-            data=dict(command.data),
-        )
-        await self._activity(RecordActivities.record_transition, record, RECORD)
+        state = order_state(m)
+        transition = (command.from_status, command.to_status)
+        await self._write(command.seq, command.event, transition, state, command.data, RECORD)
 
     async def _claim(self, command: ClaimSlot, m: Machine) -> None:
+        """The order's state at its new time: the database refuses it if the slot is taken."""
         state = replace(
             order_state(m),
             start_time=command.start,
@@ -259,17 +254,29 @@ class Effects:
             payment_deadline=command.payment_deadline,
             decision_deadline=command.decision_deadline,
         )
+        bounds = replace(RECORD, schedule_to_close=timedelta(minutes=1))
+        transition = (m.status, m.status)
+        await self._write(command.seq, "rescheduled", transition, state, command.data, bounds)
+
+    async def _write(
+        self,
+        seq: int,
+        event: str,
+        transition: tuple[OrderStatus, OrderStatus],
+        state: OrderState,
+        data: tuple[tuple[str, str], ...],
+        bounds: Bounds,
+    ) -> None:
         record = TransitionRecord(
             order_id=self._order.order_id,
-            seq=command.seq,
+            seq=seq,
             at=workflow.now(),
-            event="rescheduled",
-            from_status=str(m.status),
-            to_status=str(m.status),
+            event=event,
+            from_status=str(transition[0]),
+            to_status=str(transition[1]),
             state=state,
-            data=dict(command.data),
+            data=dict(data),
         )
-        bounds = replace(RECORD, schedule_to_close=timedelta(minutes=1))
         await self._activity(RecordActivities.record_transition, record, bounds)
 
     async def _book(self, command: BookSession) -> Booked:

@@ -1,7 +1,7 @@
 """The activities called directly (through temporalio's ActivityEnvironment), against the
 emulator on loopback and, for the email activity, the test database; no Temporal server."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -9,51 +9,20 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import ActivityEnvironment
 
-from emulator.app import create_app
-from emulator.config import EmulatorConfig
-from emulator.credentials import write_service_account_file
 from mentoring.db import create_engine
 from mentoring.settings import Settings
-from tests.emulator.servers import ThreadedServer, WebhookReceiver
+from tests.emulator.conftest import (
+    _fresh,
+    emulator_url,
+    key_file,
+    receiver,
+    receiver_url,
+    sandbox,
+)
 
-CALLBACK_TOKEN = "test-callback-token"
-
-
-@pytest.fixture(scope="session")
-def emulator_url() -> Iterator[str]:
-    receiver = WebhookReceiver()
-    webhook = ThreadedServer(lambda _: receiver.app()).start()
-    server = ThreadedServer(
-        lambda url: create_app(
-            EmulatorConfig(
-                public_url=url,
-                callback_url=f"{webhook.url}/webhook",
-                callback_token=CALLBACK_TOKEN,
-            )
-        )
-    ).start()
-    yield server.url
-    server.stop()
-    webhook.stop()
-
-
-@pytest.fixture(scope="session")
-def sandbox(emulator_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator_url, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture(autouse=True)
-def _fresh_emulator(sandbox: httpx.Client) -> None:
-    assert sandbox.post("/sandbox/reset").status_code == 204
-
-
-@pytest.fixture(scope="session")
-def key_file(emulator_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_service_account_file(
-        tmp_path_factory.mktemp("google") / "service-account.json",
-        token_uri=f"{emulator_url}/oauth2/token",
-    )
+# The emulator, its webhook receiver and the service account key, as the emulator's own tests
+# have them (each test starts with an empty emulator).
+__all__ = ["_fresh", "emulator_url", "key_file", "receiver", "receiver_url", "sandbox"]
 
 
 @pytest.fixture(scope="session")

@@ -28,27 +28,10 @@ pytestmark = pytest.mark.model
 DEPTH = 5
 
 
-def _key(world: World) -> object:
-    return (
-        world.machine,
-        world.now,
-        world.invoice_status,
-        world.paid_amount,
-        world.event,
-        world.event_revision,
-        world.refund_status,
-        world.refunded,
-        world.refunds_made,
-        world.invoices_created,
-        world.outstanding,
-        world.ghosts,
-    )
-
-
 def test_every_sequence_keeps_the_invariants() -> None:
     began = time.monotonic()
-    seen: dict[object, int] = {}
-    settled: dict[object, list[str]] = {}
+    seen: dict[World, int] = {}
+    settled: dict[World, list[str]] = {}
     STATUS_CHANGES.clear()
     sequences = 0
     # From a new order, and from one whose invoice exists (creation is a prefix of every order).
@@ -57,18 +40,17 @@ def test_every_sequence_keeps_the_invariants() -> None:
         world, path = frontier.pop()
         for name, after in moves(world):
             sequences += 1
-            key = _key(after)
-            if key not in settled:
+            if after not in settled:
                 trail = settle_trail(after)
-                verdict = next((settled[_key(w)] for w in trail if _key(w) in settled), None)
+                verdict = next((settled[w] for w in trail if w in settled), None)
                 if verdict is None:
                     verdict = invariant_breaches(trail[-1])
                 for passed in trail:
-                    settled.setdefault(_key(passed), verdict)
-            assert not settled[key], f"{(*path, name)}: {settled[key]}"
+                    settled.setdefault(passed, verdict)
+            assert not settled[after], f"{(*path, name)}: {settled[after]}"
             depth = len(path) + (0 if path[:1] == ("+",) else 1)
-            if depth < DEPTH and seen.get(key, DEPTH + 1) > depth:
-                seen[key] = depth
+            if depth < DEPTH and seen.get(after, DEPTH + 1) > depth:
+                seen[after] = depth
                 frontier.append((after, (*path, name)))
     took = time.monotonic() - began
     print(f"\nexplored {sequences} sequences, {len(settled)} distinct states, in {took:.1f} s")

@@ -71,10 +71,6 @@ def close_at(policy: OrderPolicy, ended_at: datetime) -> datetime:
 
 def retry_at(rounds_done: int, now: datetime) -> datetime | None:
     """When a command that gave up is tried again (refunds, payment checks); None: no more."""
-    return refund_retry_at(rounds_done, now)
-
-
-def refund_retry_at(rounds_done: int, now: datetime) -> datetime | None:
     if rounds_done > len(REFUND_RETRY_DELAYS):
         return None
     return now + REFUND_RETRY_DELAYS[rounds_done - 1]

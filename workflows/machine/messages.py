@@ -23,6 +23,7 @@ from workflows.machine.model import (
     Requested,
     Reschedule,
 )
+from workflows.machine.timers import due_timers
 
 CANCEL_REASONS = {
     "mentee": Reason.CANCELLED_BY_MENTEE,
@@ -229,8 +230,6 @@ def accept_payment(b: Builder, invoice: InvoiceSeen) -> None:
 
 
 def on_timer(b: Builder, timer: Timer) -> None:
-    from workflows.machine.timers import due_timers
-
     m = b.m
     if not any(name == timer and at <= b.now for name, at in due_timers(m)):
         return

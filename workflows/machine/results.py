@@ -27,6 +27,7 @@ from workflows.machine.model import (
     RefundPayment,
     RefundSeen,
     Reply,
+    Requested,
     SendEmail,
 )
 
@@ -37,10 +38,10 @@ def on_result(b: Builder, outcome: Done | GaveUp) -> None:
     if waited:
         waiting = b.m.waiting
         b.set(waiting=None)
-    elif isinstance(command, (HoldSlot, CreateInvoice, ReadInvoice, ExpireInvoice, BookSession)):
+    elif isinstance(
+        command, (HoldSlot, CreateInvoice, ReadInvoice, ExpireInvoice, BookSession, ClaimSlot)
+    ):
         return  # a blocking command's answer that came twice, or after its step moved on
-    elif isinstance(command, ClaimSlot):
-        return
     else:
         waiting = None
     done = isinstance(outcome, Done)
@@ -203,11 +204,8 @@ def _on_booked(b: Builder, booked: Booked | None, failure: Failure | None) -> No
 
 
 def _on_slot_claimed(
-    b: Builder, claim: ClaimSlot, request: object, failure: Failure | None
+    b: Builder, claim: ClaimSlot, request: Requested | None, failure: Failure | None
 ) -> None:
-    from workflows.machine.model import Requested
-
-    assert isinstance(request, Requested)
     if failure is not None:
         refusal = (
             Refusal.SLOT_UNAVAILABLE
@@ -243,7 +241,7 @@ def _on_refund_answer(b: Builder, seen: RefundSeen | None) -> None:
         settle_refund(b, seen.status, seen.refund_id)
         return
     rounds = refund.rounds + 1
-    retry_at = deadlines.refund_retry_at(rounds, b.now)
+    retry_at = deadlines.retry_at(rounds, b.now)
     if retry_at is None:
         b.set(refund=dataclasses.replace(refund, status=RefundStatus.MANUAL_REQUIRED))
         b.unflag(Flag.REFUND_FAILED)

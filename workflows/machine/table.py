@@ -119,28 +119,11 @@ def _snake(name: str) -> str:
     return out.lstrip("_")
 
 
-COMMAND_NAMES = {
-    "HoldSlot": "hold_slot",
-    "CreateInvoice": "create_invoice",
-    "ReadInvoice": "read_invoice",
-    "ExpireInvoice": "expire_invoice",
-    "BookSession": "book_session",
-    "DeleteEvent": "delete_event",
-    "MoveEvent": "move_event",
-    "RefundPayment": "refund_payment",
-    "CheckRefund": "check_refund",
-    "SendEmail": "send_email",
-    "Record": "record",
-    "ClaimSlot": "claim_slot",
-}
-
-
 def event_name(event: Event) -> str:
     """The name an event has in the table."""
     if isinstance(event, Done | GaveUp):
         kind = "done" if isinstance(event, Done) else "gave_up"
-        name = type(event.command).__name__
-        return f"{kind}:{COMMAND_NAMES.get(name, _snake(name))}"
+        return f"{kind}:{_snake(type(event.command).__name__)}"
     if isinstance(event, TimerFired):
         return f"timer:{event.timer}"
     if isinstance(event, PaymentClaimed):
