@@ -29,7 +29,7 @@ from xendit.refund import RefundApi
 from xendit.refund.model.create_refund import CreateRefund
 
 from activities.blocking import in_thread
-from mentoring.domain import refund_key
+from mentoring.domain import refund_idempotency_key, refund_key
 from mentoring.settings import Settings
 
 # Channels Xendit can refund through the API; the others (bank transfers to a virtual account,
@@ -61,6 +61,7 @@ class InvoiceInfo:
     paid_at: datetime | None = None
     payment_method: str | None = None
     payment_channel: str | None = None
+    external_id: str | None = None
 
 
 @dataclass
@@ -128,6 +129,7 @@ def _invoice_info(invoice: Any) -> InvoiceInfo:
         paid_at=_as_datetime(_get(invoice, "paid_at")),
         payment_method=_plain(_get(invoice, "payment_method")),
         payment_channel=_plain(_get(invoice, "payment_channel")),
+        external_id=_plain(_get(invoice, "external_id")),
     )
 
 
@@ -277,7 +279,7 @@ class XenditActivities:
         if (request.payment_method or "").upper() not in API_REFUNDABLE_METHODS:
             return RefundResult(status="manual_required")
         refund = self._refunds.create_refund(
-            idempotency_key=refund_key(request.order_id),
+            idempotency_key=refund_idempotency_key(request.order_id, request.invoice_id),
             create_refund=CreateRefund(
                 invoice_id=request.invoice_id,
                 reference_id=refund_key(request.order_id),

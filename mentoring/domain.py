@@ -80,7 +80,14 @@ REFUND_KEY_PREFIX = "refund-"
 
 
 def refund_key(order_id: str) -> str:
+    """The refund's reference_id: Xendit's refund callbacks name the order by it."""
     return f"{REFUND_KEY_PREFIX}{order_id}"
+
+
+def refund_idempotency_key(order_id: str, invoice_id: str) -> str:
+    """One refund per paid invoice: an order's own payment and an orphan invoice's each get
+    theirs, and every retry of either asks for the same one."""
+    return f"{REFUND_KEY_PREFIX}{order_id}-{invoice_id}"
 
 
 def request_fingerprint(body: str) -> str:

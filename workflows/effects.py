@@ -4,13 +4,14 @@ Every command runs under a retry policy that ends (attempts or schedule-to-close
 it ends comes back to the machine as `Done` or `GaveUp`, and the machine decides what follows.
 """
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.calendar import (
@@ -32,10 +33,13 @@ with workflow.unsafe.imports_passed_through():
         XenditActivities,
     )
     from activities.records import SLOT_UNAVAILABLE, CreateOrderRecordInput, RecordActivities
+    from mentoring.contract import LATE_PAYMENT_WORKFLOW, late_payment_workflow_id
     from mentoring.domain import (
+        LatePaymentInput,
         OrderInput,
         OrderState,
         OrderStatus,
+        PaymentReceived,
         RefundStatus,
         TransitionRecord,
         calendar_event_id_for,
@@ -61,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         Record,
         RefundPayment,
         RefundSeen,
+        RefundStrayPayment,
         Result,
         SendEmail,
     )
@@ -233,12 +238,27 @@ class Effects:
                 REFUND,
             )
             return refund_seen(result)
+        elif isinstance(command, RefundStrayPayment):
+            await self._hand_over_stray(command)
         elif isinstance(command, CheckRefund):
             result = await self._activity(
                 XenditActivities.refund_status, RefundStatusInput(command.refund_id), PROVIDER
             )
             return refund_seen(result)
         return None
+
+    async def _hand_over_stray(self, command: RefundStrayPayment) -> None:
+        """The late-payment workflow verifies and refunds it; it outlives this order's. Its id
+        is the one the relay uses for a payment after the order closed: one refund either way."""
+        payment = PaymentReceived(command.invoice_id, command.amount, command.currency)
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                LATE_PAYMENT_WORKFLOW,
+                LatePaymentInput(order_id=self._order.order_id, payment=payment),
+                id=late_payment_workflow_id(command.invoice_id),
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
 
     async def _record(self, command: Record, m: Machine) -> None:
         state = order_state(m)

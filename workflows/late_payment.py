@@ -1,9 +1,10 @@
 """LatePaymentWorkflow: money that arrived for an order whose workflow has closed goes back.
 
 The relay starts it (id `late-payment-<invoice_id>`, so a duplicate callback starts nothing)
-when a PAID callback finds no open order. The payment is believed only once the invoice, read
-back from Xendit, says so; then it is refunded in full, and the order's timeline says what
-happened.
+when a PAID callback finds no open order; an open order starts it as a child for a payment to
+another of its invoices (an orphan left by overlapping creations). The payment is believed only
+once the invoice, read back from Xendit, says so and names the order; then it is refunded in
+full, and the order's timeline says what happened.
 """
 
 from datetime import timedelta
@@ -37,6 +38,9 @@ class LatePaymentWorkflow:
             )
         except ActivityError:
             return await self._note(late, "late_payment_unverified", {"invoice_id": invoice_id})
+        if invoice.external_id not in (None, late.order_id):
+            data = {"invoice_id": invoice_id, "external_id": invoice.external_id}
+            return await self._note(late, "late_payment_foreign_invoice", data)
         if invoice.status not in PAID_STATUSES or not invoice.paid_amount:
             return await self._note(late, "late_payment_not_confirmed", {"invoice_id": invoice_id})
         try:

@@ -17,6 +17,7 @@ from workflows.machine.model import (
     GaveUp,
     PaymentClaimed,
     RefundPayment,
+    RefundStrayPayment,
     Requested,
     Reschedule,
     SendEmail,
@@ -118,3 +119,21 @@ def test_a_flag_whose_cause_resolved_itself_is_cleared() -> None:
     world = _done_all(feed(full, PaymentClaimed("inv-1", 300_000, "IDR")))
     assert world.machine.status == OrderStatus.AWAITING_MENTOR
     assert not world.machine.needs_admin
+
+
+def test_payments_to_orphan_invoices_are_handed_over_once_each_and_bounded() -> None:
+    """Before: a paid orphan invoice only flagged the order and the money was kept."""
+    world, _ = _confirmed()
+    m, handed = world.machine, []
+    for invoice in ["inv-2", "inv-2", "inv-3", "inv-4", "inv-5", "inv-6"]:
+        m, commands = machine.step(m, PaymentClaimed(invoice, 300_000, "IDR"), world.now)
+        handed += [c.invoice_id for c in commands if isinstance(c, RefundStrayPayment)]
+    assert handed == ["inv-2", "inv-3", "inv-4"][: deadlines.MAX_STRAY_INVOICES]
+    assert m.status == OrderStatus.CONFIRMED and not m.needs_admin
+    [stray] = [
+        c
+        for c in machine.step(world.machine, PaymentClaimed("inv-9", 1, "IDR"), world.now)[1]
+        if isinstance(c, RefundStrayPayment)
+    ]
+    m, _ = machine.step(world.machine, GaveUp(stray, Failure.EXHAUSTED), world.now)
+    assert m.flagged(Flag.PAYMENT_FOR_UNKNOWN_INVOICE)

@@ -15,6 +15,8 @@ CALENDAR_SWEEP_DELAY = timedelta(minutes=5)
 REFUND_RETRY_DELAYS = (timedelta(hours=1), timedelta(hours=6), timedelta(hours=24))
 MAX_RESCHEDULES = 5
 MAX_RECORDED_DUPLICATES = 3
+# Payments for other invoices of the order handed over to be refunded; more are only counted.
+MAX_STRAY_INVOICES = 3
 
 
 def payment_deadline(policy: OrderPolicy, created_at: datetime, start: datetime) -> datetime:

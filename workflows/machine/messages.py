@@ -19,6 +19,7 @@ from workflows.machine.model import (
     PaymentClaimed,
     ReadInvoice,
     RefundReported,
+    RefundStrayPayment,
     Request,
     Requested,
     Reschedule,
@@ -177,9 +178,12 @@ def on_payment_claimed(b: Builder, claim: PaymentClaimed) -> None:
     m = b.m
     data: dict[str, object] = {"invoice_id": claim.invoice_id, "paid_amount": claim.amount}
     if m.invoice is None or claim.invoice_id != m.invoice.invoice_id:
-        if m.duplicates < deadlines.MAX_RECORDED_DUPLICATES:
-            b.flag(Flag.PAYMENT_FOR_UNKNOWN_INVOICE, claim.invoice_id)
-        count_duplicate(b, "payment_for_unknown_invoice", data)
+        if claim.invoice_id in m.strays or len(m.strays) >= deadlines.MAX_STRAY_INVOICES:
+            count_duplicate(b, "payment_for_unknown_invoice", data)
+            return
+        b.set(strays=(*m.strays, claim.invoice_id))
+        b.record_data("payment_for_unknown_invoice", data)
+        b.issue(RefundStrayPayment(b.new_id(), claim.invoice_id, claim.amount, claim.currency))
     elif m.payment is not None:
         count_duplicate(b, "payment_duplicate", data)
     elif m.duplicates >= deadlines.MAX_RECORDED_DUPLICATES:

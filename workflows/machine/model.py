@@ -164,6 +164,17 @@ class CheckRefund:
 
 
 @dataclass(frozen=True)
+class RefundStrayPayment:
+    """Hand a payment for another invoice of this order (an orphan) to be verified and
+    refunded on its own (the late-payment workflow, one per invoice)."""
+
+    id: int
+    invoice_id: str
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
 class SendEmail:
     id: int
     template: Template
@@ -218,6 +229,7 @@ Command = (
     | MoveEvent
     | RefundPayment
     | CheckRefund
+    | RefundStrayPayment
     | SendEmail
     | Record
     | ClaimSlot
@@ -299,6 +311,7 @@ class Machine:
     move_revision: int = 0
     reschedules: int = 0
     duplicates: int = 0
+    strays: tuple[str, ...] = ()
     mismatch: InvoiceSeen | None = None
     waiting: Waiting | None = None
     deferred: tuple[Message, ...] = ()

@@ -26,6 +26,7 @@ from workflows.machine.model import (
     Record,
     RefundPayment,
     RefundSeen,
+    RefundStrayPayment,
     Reply,
     Requested,
     SendEmail,
@@ -86,6 +87,10 @@ def on_result(b: Builder, outcome: Done | GaveUp) -> None:
         _on_refund_answer(b, result if isinstance(result, RefundSeen) else None)
     elif isinstance(command, CheckRefund):
         _on_refund_checked(b, result if isinstance(result, RefundSeen) else None)
+    elif isinstance(command, RefundStrayPayment):
+        if not done:
+            b.flag(Flag.PAYMENT_FOR_UNKNOWN_INVOICE, command.invoice_id)
+            b.record("stray_payment_not_handed_over", invoice_id=command.invoice_id)
     elif isinstance(command, SendEmail):
         if not done:
             b.flag(Flag.EMAIL_FAILED, f"{command.template}:{command.to}")
