@@ -7,7 +7,7 @@ not change what the invariants look at; they complete at once.
 """
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -149,7 +149,13 @@ def feed(world: World, event: Event) -> World:
     return world
 
 
+# Called with every batch of commands the machine issues (the conformance test logs them).
+OBSERVERS: list[Callable[[list[Command]], None]] = []
+
+
 def _issue(world: World, commands: list[Command]) -> World:
+    for observe in OBSERVERS:
+        observe(commands)
     pending = [c for c in commands if not isinstance(c, INSTANT)]
     world = dataclasses.replace(world, outstanding=(*world.outstanding, *pending))
     for command in commands:
@@ -158,9 +164,11 @@ def _issue(world: World, commands: list[Command]) -> World:
     return world
 
 
-def start() -> World:
-    m, commands = machine.begin(order_input())
-    return _issue(World(machine=m, now=CREATED), commands)
+def start(order: OrderInput | None = None) -> World:
+    """A new order (`order_input()` unless given), at the moment it was created."""
+    order = order or order_input()
+    m, commands = machine.begin(order)
+    return _issue(World(machine=m, now=order.created_at), commands)
 
 
 def start_invoiced() -> World:
@@ -216,62 +224,110 @@ def land(world: World, command: Command) -> tuple[World, object]:
     return w, None
 
 
-def outcomes(world: World, command: Command) -> Iterator[tuple[str, World]]:
-    """Every way `command` can end, each with the world after it."""
+STALE_PRONE = (BookSession, MoveEvent, DeleteEvent, RefundPayment, ExpireInvoice)
+
+
+def outcome_names(world: World, command: Command) -> list[str]:
+    """The ways `command` can end."""
+    if isinstance(command, (HoldSlot, ClaimSlot)):
+        return ["done", "slot_taken"]
+    names = ["done"]
+    if isinstance(command, RefundPayment) and _without(world, command).refund_status is None:
+        names.append("pending")
+    names += ["refused", "outage"]
+    if isinstance(command, STALE_PRONE):
+        names.append("stale")
+    return names
+
+
+def outcome(world: World, command: Command, name: str) -> World:
+    """The world after `command` ended the way `name` says."""
     base = _without(world, command)
-    landed, answer = land(base, command)
-    if isinstance(command, HoldSlot):
-        yield "done", feed(base, Done(command))
-        yield "slot_taken", feed(base, GaveUp(command, Failure.SLOT_UNAVAILABLE))
-        return
-    if isinstance(command, ClaimSlot):
-        yield "done", feed(base, Done(command))
-        yield "slot_taken", feed(base, GaveUp(command, Failure.SLOT_UNAVAILABLE))
-        return
-    yield "done", feed(landed, Done(command, answer))  # type: ignore[arg-type]
-    if isinstance(command, RefundPayment) and base.refund_status is None:
+    if name == "slot_taken":
+        return feed(base, GaveUp(command, Failure.SLOT_UNAVAILABLE))
+    if name == "done" and isinstance(command, (HoldSlot, ClaimSlot)):
+        return feed(base, Done(command))
+    if name == "done":
+        landed, answer = land(base, command)
+        return feed(landed, Done(command, answer))  # type: ignore[arg-type]
+    if name == "pending":
+        assert isinstance(command, RefundPayment)
         pending = dataclasses.replace(
             base,
             refund_status=RefundStatus.PENDING,
             refunded=command.amount,
             refunds_made=base.refunds_made + 1,
         )
-        yield "pending", feed(pending, Done(command, RefundSeen(RefundStatus.PENDING, "rfd-1")))
-    yield "refused", feed(base, GaveUp(command, Failure.REFUSED))
-    yield "outage", feed(base, GaveUp(command, Failure.EXHAUSTED))
-    if isinstance(command, (BookSession, MoveEvent, DeleteEvent, RefundPayment, ExpireInvoice)):
-        ghost = Ghost(command, world.now + deadlines.CALENDAR_SWEEP_DELAY)
-        gave_up = dataclasses.replace(base, ghosts=(*base.ghosts, ghost))
-        yield "stale", feed(gave_up, GaveUp(command, Failure.EXHAUSTED))
+        return feed(pending, Done(command, RefundSeen(RefundStatus.PENDING, "rfd-1")))
+    if name == "refused":
+        return feed(base, GaveUp(command, Failure.REFUSED))
+    if name == "outage":
+        return feed(base, GaveUp(command, Failure.EXHAUSTED))
+    assert name == "stale"
+    ghost = Ghost(command, world.now + deadlines.CALENDAR_SWEEP_DELAY)
+    gave_up = dataclasses.replace(base, ghosts=(*base.ghosts, ghost))
+    return feed(gave_up, GaveUp(command, Failure.EXHAUSTED))
+
+
+def outcomes(world: World, command: Command) -> Iterator[tuple[str, World]]:
+    """Every way `command` can end, each with the world after it."""
+    for name in outcome_names(world, command):
+        yield name, outcome(world, command, name)
+
+
+REQUESTS: dict[str, Callable[[Machine], Request]] = {
+    "approve": lambda m: Decide(True, None, "mentor"),
+    "decline": lambda m: Decide(False, "busy", "mentor"),
+    "cancel_mentee": lambda m: Cancel("mentee", None),
+    "cancel_mentor": lambda m: Cancel("mentor", None),
+    "cancel_admin": lambda m: Cancel("admin", None),
+    "reschedule": lambda m: Reschedule(m.start + timedelta(days=1), "mentee"),
+}
+
+
+def message_names(world: World) -> list[str]:
+    """What people and Xendit may do now."""
+    w, m = world, world.machine
+    names = []
+    if w.invoice_status == "PENDING":
+        names += ["pay", "pay_short", "forged_paid", "expired_callback"]
+    if w.invoice_status == "PAID":
+        names.append("duplicate_paid")
+    if w.invoice_status == "EXPIRED":
+        names.append("pay_after_end")
+    if w.refund_status == RefundStatus.PENDING:
+        names.append("refund_callback")
+    names += [
+        name for name, request in REQUESTS.items() if machine.admit(m, request(m), w.now) is None
+    ]
+    return names
+
+
+def message(world: World, name: str) -> World:
+    """The world after message `name`."""
+    w, m = world, world.machine
+    if name == "pay":
+        return feed(_paid(w, PRICE), PaymentClaimed(INVOICE, PRICE, "IDR"))
+    if name == "pay_short":
+        return feed(_paid(w, 100_000), PaymentClaimed(INVOICE, 100_000, "IDR"))
+    if name == "forged_paid":
+        return feed(w, PaymentClaimed(INVOICE, PRICE, "IDR"))
+    if name == "expired_callback":
+        return feed(dataclasses.replace(w, invoice_status="EXPIRED"), InvoiceExpired(INVOICE))
+    if name == "duplicate_paid":
+        return feed(w, PaymentClaimed(INVOICE, w.paid_amount or 0, "IDR"))
+    if name == "pay_after_end":
+        return feed(_paid(w, PRICE), PaymentClaimed(INVOICE, PRICE, "IDR"))
+    if name == "refund_callback":
+        settled = dataclasses.replace(w, refund_status=RefundStatus.SUCCEEDED)
+        return feed(settled, RefundReported("rfd-1", RefundStatus.SUCCEEDED))
+    return feed(w, Requested(m.next_id * 1000, REQUESTS[name](m)))
 
 
 def messages(world: World) -> Iterator[tuple[str, World]]:
-    """What people and Xendit may do now."""
-    w, m = world, world.machine
-    if w.invoice_status == "PENDING":
-        yield "pay", feed(_paid(w, PRICE), PaymentClaimed(INVOICE, PRICE, "IDR"))
-        yield "pay_short", feed(_paid(w, 100_000), PaymentClaimed(INVOICE, 100_000, "IDR"))
-        yield "forged_paid", feed(w, PaymentClaimed(INVOICE, PRICE, "IDR"))
-        expired = dataclasses.replace(w, invoice_status="EXPIRED")
-        yield "expired_callback", feed(expired, InvoiceExpired(INVOICE))
-    if w.invoice_status == "PAID":
-        yield "duplicate_paid", feed(w, PaymentClaimed(INVOICE, w.paid_amount or 0, "IDR"))
-    if w.invoice_status == "EXPIRED":
-        yield "pay_after_end", feed(_paid(w, PRICE), PaymentClaimed(INVOICE, PRICE, "IDR"))
-    if w.refund_status == RefundStatus.PENDING:
-        settled = dataclasses.replace(w, refund_status=RefundStatus.SUCCEEDED)
-        yield "refund_callback", feed(settled, RefundReported("rfd-1", RefundStatus.SUCCEEDED))
-    requests: dict[str, Request] = {
-        "approve": Decide(True, None, "mentor"),
-        "decline": Decide(False, "busy", "mentor"),
-        "cancel_mentee": Cancel("mentee", None),
-        "cancel_mentor": Cancel("mentor", None),
-        "cancel_admin": Cancel("admin", None),
-        "reschedule": Reschedule(m.start + timedelta(days=1), "mentee"),
-    }
-    for name, request in requests.items():
-        if machine.admit(m, request, w.now) is None:
-            yield name, feed(w, Requested(m.next_id * 1000, request))
+    """What people and Xendit may do now, each with the world after it."""
+    for name in message_names(world):
+        yield name, message(world, name)
 
 
 def _paid(world: World, amount: int) -> World:
