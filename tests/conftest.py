@@ -1,10 +1,20 @@
 """Session fixtures: a real Temporal dev server, a fresh Postgres database, the emulator, the
-worker and the API, all on loopback."""
+worker and the API, all on loopback.
+
+Each run keeps its temporary files (pytest's tmp_path, TMPDIR) and its embedded Postgres in a
+folder of its own, `.pytest-tmp/<pid>.<random>/` in the repository (git-ignored), not in pytest's
+temp root, which every run on the machine shares and resets. Tests that use the stack are marked
+`system`: `pytest -m "not system"` runs the others alone."""
 
 import asyncio
+import fcntl
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -28,6 +38,48 @@ from mentoring.settings import Settings
 from tests.support import RunningWorker, Stack, free_port, save_history
 
 _exit_status = 0
+
+TEST_TMP_ROOT = Path(__file__).resolve().parent.parent / ".pytest-tmp"
+# Fixtures that start or reach the stack (Postgres, Temporal, the servers): a test that uses one,
+# even through another fixture, is a `system` test.
+SYSTEM_FIXTURES = frozenset({"stack", "temporal_env", "database_url"})
+_run_lock: IO[str] | None = None
+
+
+def _remove_finished_runs() -> None:
+    """The folders of earlier runs that have ended (their lock is free), so they do not pile up."""
+    for folder in TEST_TMP_ROOT.iterdir():
+        if folder.name.startswith("."):
+            continue  # a run's folder being made: it shows up under its name once locked
+        with (folder / ".lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # that run is still going
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """This run's own folder, `.pytest-tmp/<pid>.<random>/`: pytest's basetemp (unless --basetemp is
+    given) and TMPDIR, locked for as long as the run lasts."""
+    global _run_lock
+    TEST_TMP_ROOT.mkdir(exist_ok=True)
+    _remove_finished_runs()
+    making = Path(tempfile.mkdtemp(prefix=".", dir=TEST_TMP_ROOT))
+    (making / "tmp").mkdir()
+    _run_lock = (making / ".lock").open("w")
+    fcntl.flock(_run_lock, fcntl.LOCK_EX)
+    run_dir = making.rename(TEST_TMP_ROOT / f"{os.getpid()}{making.name}")
+    if config.option.basetemp is None:
+        config.option.basetemp = str(run_dir / "basetemp")
+    os.environ["TMPDIR"] = tempfile.tempdir = str(run_dir / "tmp")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SYSTEM_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.system)
 
 
 @pytest.fixture(scope="session")
