@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API (contract: shared/design/api.md)."""
+"""Request and response bodies of the HTTP API (contract: docs/api.md)."""
 
 import uuid
 from datetime import datetime

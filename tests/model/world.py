@@ -6,7 +6,6 @@ the machine saw give up but that lands later anyway (a ghost). Records, emails a
 not change what the invariants look at; they complete at once.
 """
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -126,6 +125,15 @@ class World:
         )
 
 
+def _with(world: World, **changes: object) -> World:
+    """`dataclasses.replace` for the world, without its per-call checks (the explorer makes
+    millions of these)."""
+    changed = object.__new__(World)
+    changed.__dict__.update(world.__dict__)
+    changed.__dict__.update(changes)
+    return changed
+
+
 # Every status change a step made, as (status, the table's event name, next status).
 STATUS_CHANGES: set[tuple[OrderStatus, str, OrderStatus]] = set()
 
@@ -140,12 +148,12 @@ def _step(m: Machine, event: Event, now: datetime) -> tuple[Machine, list[Comman
 def feed(world: World, event: Event) -> World:
     """Apply `event` to the machine, then anything it deferred; commands join the outstanding."""
     m, commands = _step(world.machine, event, world.now)
-    world = dataclasses.replace(world, machine=m)
+    world = _with(world, machine=m)
     world = _issue(world, commands)
     while (deferred := machine.take_deferred(world.machine)) is not None:
         m, message = deferred
         m, commands = _step(m, message, world.now)
-        world = _issue(dataclasses.replace(world, machine=m), commands)
+        world = _issue(_with(world, machine=m), commands)
     return world
 
 
@@ -157,7 +165,7 @@ def _issue(world: World, commands: list[Command]) -> World:
     for observe in OBSERVERS:
         observe(commands)
     pending = [c for c in commands if not isinstance(c, INSTANT)]
-    world = dataclasses.replace(world, outstanding=(*world.outstanding, *pending))
+    world = _with(world, outstanding=(*world.outstanding, *pending))
     for command in commands:
         if isinstance(command, (Record, SendEmail)):
             world = feed(world, Done(command))
@@ -183,36 +191,34 @@ def start_invoiced() -> World:
 
 def _without(world: World, command: Command) -> World:
     rest = tuple(c for c in world.outstanding if c is not command)
-    return dataclasses.replace(world, outstanding=rest)
+    return _with(world, outstanding=rest)
 
 
 def land(world: World, command: Command) -> tuple[World, object]:
     """The provider does what `command` asks; returns the world and the answer."""
     w = world
     if isinstance(command, CreateInvoice):
-        w = dataclasses.replace(
-            w, invoice_status="PENDING", invoices_created=w.invoices_created + 1
-        )
+        w = _with(w, invoice_status="PENDING", invoices_created=w.invoices_created + 1)
         return w, w.invoice()
     if isinstance(command, ReadInvoice):
         return w, w.invoice()
     if isinstance(command, ExpireInvoice):
         if w.invoice_status == "PENDING":
-            w = dataclasses.replace(w, invoice_status="EXPIRED")
+            w = _with(w, invoice_status="EXPIRED")
         return w, w.invoice()
     if isinstance(command, BookSession):
         if w.event is None:
-            w = dataclasses.replace(w, event="live")
+            w = _with(w, event="live")
         return w, Booked("evt", "https://meet/x")
     if isinstance(command, DeleteEvent):
-        return dataclasses.replace(w, event="deleted" if w.event else None), None
+        return _with(w, event="deleted" if w.event else None), None
     if isinstance(command, MoveEvent):
         if command.revision > w.event_revision:
-            w = dataclasses.replace(w, event_revision=command.revision)
+            w = _with(w, event_revision=command.revision)
         return w, None
     if isinstance(command, RefundPayment):
         if w.refund_status is None:
-            w = dataclasses.replace(
+            w = _with(
                 w,
                 refund_status=RefundStatus.SUCCEEDED,
                 refunded=command.amount,
@@ -252,7 +258,7 @@ def outcome(world: World, command: Command, name: str) -> World:
         return feed(landed, Done(command, answer))  # type: ignore[arg-type]
     if name == "pending":
         assert isinstance(command, RefundPayment)
-        pending = dataclasses.replace(
+        pending = _with(
             base,
             refund_status=RefundStatus.PENDING,
             refunded=command.amount,
@@ -265,7 +271,7 @@ def outcome(world: World, command: Command, name: str) -> World:
         return feed(base, GaveUp(command, Failure.EXHAUSTED))
     assert name == "stale"
     ghost = Ghost(command, world.now + deadlines.CALENDAR_SWEEP_DELAY)
-    gave_up = dataclasses.replace(base, ghosts=(*base.ghosts, ghost))
+    gave_up = _with(base, ghosts=(*base.ghosts, ghost))
     return feed(gave_up, GaveUp(command, Failure.EXHAUSTED))
 
 
@@ -313,13 +319,13 @@ def message(world: World, name: str) -> World:
     if name == "forged_paid":
         return feed(w, PaymentClaimed(INVOICE, PRICE, "IDR"))
     if name == "expired_callback":
-        return feed(dataclasses.replace(w, invoice_status="EXPIRED"), InvoiceExpired(INVOICE))
+        return feed(_with(w, invoice_status="EXPIRED"), InvoiceExpired(INVOICE))
     if name == "duplicate_paid":
         return feed(w, PaymentClaimed(INVOICE, w.paid_amount or 0, "IDR"))
     if name == "pay_after_end":
         return feed(_paid(w, PRICE), PaymentClaimed(INVOICE, PRICE, "IDR"))
     if name == "refund_callback":
-        settled = dataclasses.replace(w, refund_status=RefundStatus.SUCCEEDED)
+        settled = _with(w, refund_status=RefundStatus.SUCCEEDED)
         return feed(settled, RefundReported("rfd-1", RefundStatus.SUCCEEDED))
     return feed(w, Requested(m.next_id * 1000, REQUESTS[name](m)))
 
@@ -331,7 +337,7 @@ def messages(world: World) -> Iterator[tuple[str, World]]:
 
 
 def _paid(world: World, amount: int) -> World:
-    return dataclasses.replace(world, invoice_status="PAID", paid_amount=amount)
+    return _with(world, invoice_status="PAID", paid_amount=amount)
 
 
 def tick(world: World) -> World | None:
@@ -343,12 +349,12 @@ def tick(world: World) -> World | None:
     if any(ghost.by <= at for ghost in world.ghosts):
         return None
     now = max(world.now, at)
-    return feed(dataclasses.replace(world, now=now), TimerFired(name))
+    return feed(_with(world, now=now), TimerFired(name))
 
 
 def land_ghost(world: World, ghost: Ghost) -> World:
     rest = tuple(g for g in world.ghosts if g is not ghost)
-    landed, _ = land(dataclasses.replace(world, ghosts=rest), ghost.command)
+    landed, _ = land(_with(world, ghosts=rest), ghost.command)
     return landed
 
 
@@ -383,7 +389,7 @@ def settle_trail(world: World, limit: int = 400) -> list[World]:
 def _settle_step(world: World) -> World:
     """One step towards the end; the same world once there."""
     if world.refund_status == RefundStatus.PENDING:
-        return dataclasses.replace(world, refund_status=RefundStatus.SUCCEEDED)
+        return _with(world, refund_status=RefundStatus.SUCCEEDED)
     if world.ghosts:
         return land_ghost(world, world.ghosts[0])
     if world.outstanding:

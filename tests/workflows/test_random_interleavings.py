@@ -5,7 +5,7 @@ a duplicate callback, expiry, a late transfer, the mentor's decision, a cancel, 
 time passing on the order's own clock) or two of them sent at once to the same order. The steps
 run against the real stack; then every order not yet terminal is moved past its end (plus a
 small grace), each is left to settle (no workflow task, no activity in flight) and the invariants of
-shared/design/invariants.md that can be seen from outside are checked on each:
+docs/invariants.md that can be seen from outside are checked on each:
 
 1. no money kept without a session, 2. no session without money and consent,
 4. nothing is stuck, 5. effects happen once;

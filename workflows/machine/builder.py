@@ -3,7 +3,6 @@
 A `Builder` lives for one call of `step` and is never shared, so `step` stays a pure function.
 """
 
-import copy
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +34,8 @@ class Builder:
     def __init__(self, machine: Machine, now: datetime) -> None:
         # A private copy, changed in place until the step returns it: the caller's machine is
         # never touched (and a copy is far cheaper than a `replace` per change).
-        self.m = copy.copy(machine)
+        self.m = object.__new__(Machine)
+        self.m.__dict__.update(machine.__dict__)
         self.now = now
         self.commands: list[Command] = []
 
