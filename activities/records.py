@@ -62,6 +62,7 @@ class RecordActivities:
             "mentee_name": order.mentee.name,
             "mentee_email": order.mentee.email,
             "mentee_locale": order.mentee.locale,
+            "mentee_timezone": order.mentee.timezone,
             "topic": order.topic,
             "notes": order.notes,
             "duration_minutes": order.duration_minutes,

@@ -138,7 +138,10 @@ def build_order_input(
             locale=mentor.locale,
         ),
         mentee=Person(
-            name=body.mentee.name, email=str(body.mentee.email), locale=body.mentee.locale
+            name=body.mentee.name,
+            email=str(body.mentee.email),
+            locale=body.mentee.locale,
+            timezone=body.mentee.timezone,
         ),
         topic=body.topic,
         notes=body.notes,

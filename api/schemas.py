@@ -24,6 +24,14 @@ NO_NUL = r"^[^\x00]*$"
 ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
+def known_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {value!r}") from error
+    return value
+
+
 class MentorCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,11 +49,7 @@ class MentorCreate(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r}") from error
-        return value
+        return known_timezone(value)
 
 
 class MentorOut(BaseModel):
@@ -76,6 +80,16 @@ class MenteeIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     email: EmailStr
     locale: Literal["id", "en"] = "id"
+    timezone: str = Field(
+        default="Asia/Jakarta",
+        description="an IANA time zone: the mentee's emails and pages show times in it",
+        json_schema_extra={"enum": _TIMEZONES},
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return known_timezone(value)
 
 
 class OrderCreate(BaseModel):
@@ -118,6 +132,7 @@ class MenteeOut(BaseModel):
     name: str
     email: str
     locale: str
+    timezone: str
 
 
 class PaymentOut(BaseModel):
@@ -188,7 +203,10 @@ class OrderOut(BaseModel):
             status_reason=order.status_reason,
             mentor_id=order.mentor_id,
             mentee=MenteeOut(
-                name=order.mentee_name, email=order.mentee_email, locale=order.mentee_locale
+                name=order.mentee_name,
+                email=order.mentee_email,
+                locale=order.mentee_locale,
+                timezone=order.mentee_timezone,
             ),
             topic=order.topic,
             notes=order.notes,

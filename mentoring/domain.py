@@ -99,6 +99,7 @@ class Person:
     name: str
     email: str
     locale: str = "id"
+    timezone: str = "Asia/Jakarta"
 
 
 @dataclass

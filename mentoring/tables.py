@@ -44,6 +44,7 @@ class Order(Base):
     mentee_name: Mapped[str] = mapped_column(String(200))
     mentee_email: Mapped[str] = mapped_column(String(320), index=True)
     mentee_locale: Mapped[str] = mapped_column(String(8))
+    mentee_timezone: Mapped[str] = mapped_column(String(64), server_default="Asia/Jakarta")
     topic: Mapped[str] = mapped_column(String(500))
     notes: Mapped[str | None] = mapped_column(Text)
     start_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))

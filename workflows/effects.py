@@ -370,7 +370,7 @@ class Effects:
             to_email=person.email,
             to_name=person.name,
             locale=person.locale,
-            timezone=order.mentor.timezone,
+            timezone=person.timezone,
             context=context,
             invite=invite,
         )

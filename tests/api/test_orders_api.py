@@ -153,3 +153,22 @@ async def test_orders_are_listed_and_filtered(stack: Stack) -> None:
     missing = await stack.api.get(f"/v1/orders/{uuid.uuid4()}", headers=stack.frontend)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "order_not_found"
+
+
+async def test_the_mentee_time_zone_is_kept_and_checked(stack: Stack) -> None:
+    mentor = await stack.create_mentor(timezone="Europe/Berlin")
+    mentee = {"name": "Budi", "email": "budi-tz@example.com", "timezone": "Asia/Makassar"}
+    response = await stack.create_order(mentor["id"], mentee=mentee)
+    assert response.status_code == 201, response.text
+    assert response.json()["mentee"]["timezone"] == "Asia/Makassar"
+    defaulted = await stack.create_order(
+        mentor["id"],
+        start_time=session_start(days_ahead=6),
+        mentee={"name": "A", "email": "a@b.co"},
+    )
+    assert defaulted.json()["mentee"]["timezone"] == "Asia/Jakarta"
+
+    bad = {**mentee, "timezone": "Mars/Olympus"}
+    refused = await stack.create_order(mentor["id"], start_time=session_start(7), mentee=bad)
+    assert refused.status_code == 422
+    assert "mentee" in str(refused.json()) and "timezone" in str(refused.json())
