@@ -48,6 +48,9 @@ class CreateInvoiceInput:
     description: str
     duration_s: int
     customer_name: str
+    locale: str = "id"
+    topic: str = ""
+    duration_minutes: int = 60
 
 
 @dataclass

@@ -1,10 +1,19 @@
-"""Signed, expiring tokens that let a mentor act on one order (sent in the request email)."""
+"""Signed, expiring tokens in the links people get by email.
+
+A mentor's token lets them decide one order (the decision page, and the JSON decision route);
+a mentee's token lets them follow and change one order (the order page). Each kind has its own
+salt, so one never passes for the other.
+"""
 
 from datetime import timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 _SALT = "mentor-order"
+_MENTEE_SALT = "mentee-order"
+
+DECISION_PAGE_PATH = "/pages/decide/"
+ORDER_PAGE_PATH = "/pages/order/"
 
 
 def mentor_token(secret: str, order_id: str, mentor_id: str) -> str:
@@ -22,3 +31,28 @@ def verify_mentor_token(secret: str, token: str, max_age: timedelta) -> tuple[st
     if not isinstance(data, dict):
         return None
     return str(data.get("o")), str(data.get("m"))
+
+
+def mentee_token(secret: str, order_id: str) -> str:
+    return URLSafeTimedSerializer(secret, salt=_MENTEE_SALT).dumps({"o": order_id})
+
+
+def verify_mentee_token(secret: str, token: str, max_age: timedelta) -> str | None:
+    """The order id of a valid mentee token, or None if forged or expired."""
+    try:
+        data = URLSafeTimedSerializer(secret, salt=_MENTEE_SALT).loads(
+            token, max_age=int(max_age.total_seconds())
+        )
+    except BadSignature:
+        return None
+    return str(data["o"]) if isinstance(data, dict) and "o" in data else None
+
+
+def decision_page_url(base_url: str, secret: str, order_id: str, mentor_id: str) -> str:
+    """The page a mentor opens from their email to approve or decline (GET shows, POST acts)."""
+    return f"{base_url}{DECISION_PAGE_PATH}{mentor_token(secret, order_id, mentor_id)}"
+
+
+def order_page_url(base_url: str, secret: str, order_id: str) -> str:
+    """The page a mentee opens from any of their emails to follow the order."""
+    return f"{base_url}{ORDER_PAGE_PATH}{mentee_token(secret, order_id)}"

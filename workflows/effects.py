@@ -189,6 +189,9 @@ class Effects:
                     description=f"Mentoring: {order.topic} with {order.mentor.name}",
                     duration_s=command.duration_s,
                     customer_name=order.mentee.name,
+                    locale=order.mentee.locale,
+                    topic=order.topic,
+                    duration_minutes=order.duration_minutes,
                 ),
                 bounds,
             )
