@@ -5,12 +5,17 @@ a mentee's token lets them follow and change one order (the order page). Each ki
 salt, so one never passes for the other.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 _SALT = "mentor-order"
 _MENTEE_SALT = "mentee-order"
+
+# A mentee follows an order from its emails for as long as it may matter (refunds included).
+MENTEE_LINK_TTL = timedelta(days=400)
 
 DECISION_PAGE_PATH = "/pages/decide/"
 ORDER_PAGE_PATH = "/pages/order/"
@@ -56,3 +61,28 @@ def decision_page_url(base_url: str, secret: str, order_id: str, mentor_id: str)
 def order_page_url(base_url: str, secret: str, order_id: str) -> str:
     """The page a mentee opens from any of their emails to follow the order."""
     return f"{base_url}{ORDER_PAGE_PATH}{mentee_token(secret, order_id)}"
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """What a link's token says: valid (with what it names), expired, or not ours at all."""
+
+    verdict: Literal["valid", "expired", "invalid"]
+    order_id: str = ""
+    mentor_id: str = ""
+
+
+def check_link(secret: str, token: str, max_age: timedelta, mentor: bool) -> LinkCheck:
+    """A mentor's (`mentor=True`) or a mentee's link token, with why it is refused."""
+    salt = _SALT if mentor else _MENTEE_SALT
+    try:
+        data = URLSafeTimedSerializer(secret, salt=salt).loads(
+            token, max_age=int(max_age.total_seconds())
+        )
+    except SignatureExpired:
+        return LinkCheck("expired")
+    except BadSignature:
+        return LinkCheck("invalid")
+    if not isinstance(data, dict) or "o" not in data or (mentor and "m" not in data):
+        return LinkCheck("invalid")
+    return LinkCheck("valid", str(data["o"]), str(data.get("m", "")))

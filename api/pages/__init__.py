@@ -1,0 +1,1 @@
+"""Server-rendered pages for people: the mentor's decision page and the mentee's order page."""

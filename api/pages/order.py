@@ -1,0 +1,115 @@
+"""The mentee's order page, behind the signed link in every mentee email: where the order
+stands, in the mentee's language and time zone; the payment link while unpaid, the Meet link
+once confirmed; cancel and reschedule, which the order's own policy may refuse."""
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.ordering import send_request
+from api.pages.links import Opened, error_page, open_link, read_form, request_key
+from api.pages.render import notice, page
+from mentoring.contract import Update
+from mentoring.domain import CancelInput, RescheduleInput
+from mentoring.tokens import ORDER_PAGE_PATH
+
+router = APIRouter(prefix=ORDER_PAGE_PATH.rstrip("/"), include_in_schema=False)
+
+Token = Annotated[str, Path(max_length=1000)]
+CHANGEABLE = ("awaiting_payment", "awaiting_mentor", "confirmed")
+DONE_NOTICES = ("cancelled", "rescheduled")
+MAX_REASON = 1000
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+async def show_order(
+    token: Token,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    opened = await open_link(request, session, settings, token, mentor=False)
+    if not isinstance(opened, Opened):
+        return opened
+    order = opened.order
+    return page(
+        request,
+        "order.html",
+        order.mentee_locale,
+        order=order,
+        mentor_name=opened.mentor.name,
+        zone=order.mentee_timezone,
+        can_change=order.status in CHANGEABLE,
+        base_path=f"{ORDER_PAGE_PATH}{token}",
+        done=done if done in DONE_NOTICES else None,
+    )
+
+
+@router.post("/{token}/cancel", response_model=None)
+async def cancel(
+    token: Token,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> Response:
+    opened = await open_link(request, session, settings, token, mentor=False)
+    if not isinstance(opened, Opened):
+        return opened
+    order = opened.order
+    form = await read_form(request)
+    reason = ((form or {}).get("reason") or "").strip() or None
+    if form is None or len(reason or "") > MAX_REASON:
+        return notice(request, order.mentee_locale, 400, "bad_form")
+    back = f"{ORDER_PAGE_PATH}{token}"
+    try:
+        await send_request(
+            temporal,
+            session,
+            order,
+            Update.CANCEL,
+            CancelInput(by="mentee", reason=reason),
+            request_key(token, "cancel"),
+        )
+    except ApiError as error:
+        return error_page(request, order.mentee_locale, error, back)
+    return RedirectResponse(f"{back}?done=cancelled", status_code=303)
+
+
+@router.post("/{token}/reschedule", response_model=None)
+async def reschedule(
+    token: Token,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> Response:
+    opened = await open_link(request, session, settings, token, mentor=False)
+    if not isinstance(opened, Opened):
+        return opened
+    order = opened.order
+    form = await read_form(request)
+    try:
+        local = datetime.fromisoformat((form or {}).get("start", ""))
+    except ValueError:
+        return notice(request, order.mentee_locale, 400, "bad_form")
+    start = local.replace(tzinfo=ZoneInfo(order.mentee_timezone)) if local.tzinfo is None else local
+    back = f"{ORDER_PAGE_PATH}{token}"
+    try:
+        await send_request(
+            temporal,
+            session,
+            order,
+            Update.RESCHEDULE,
+            RescheduleInput(start_time=start, by="mentee"),
+            request_key(token, f"reschedule-{start.isoformat()}"),
+        )
+    except ApiError as error:
+        return error_page(request, order.mentee_locale, error, back)
+    return RedirectResponse(f"{back}?done=rescheduled", status_code=303)

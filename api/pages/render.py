@@ -1,0 +1,51 @@
+"""Rendering pages: Jinja2 templates, with dates, times and money through Babel in the reader's
+own language and time zone."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, get_timezone_name
+from babel.numbers import format_currency
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+LOCALES = ("id", "en")
+
+
+def when(moment: datetime | None, timezone: str, locale: str) -> str:
+    """`moment` as the reader reads it: their language, their zone, the zone's name."""
+    if moment is None:
+        return ""
+    zone = ZoneInfo(timezone)
+    text = format_datetime(moment, "EEEE, d MMMM y, HH:mm", tzinfo=zone, locale=locale)
+    return f"{text} ({get_timezone_name(zone, 'short', locale=locale)})"
+
+
+def money(amount: int | None, currency: str, locale: str) -> str:
+    if amount is None:
+        return ""
+    return format_currency(amount, currency, locale=locale, decimal_quantization=False)
+
+
+def page(
+    request: Request, template: str, locale: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    locale = locale if locale in LOCALES else "id"
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"locale": locale, "when": when, "money": money, **context},
+        status_code=status_code,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def notice(
+    request: Request, locale: str, status_code: int, what: str, **context: Any
+) -> HTMLResponse:
+    """A page that only says what happened (`what` names its words in the templates)."""
+    return page(request, "notice.html", locale, status_code, what=what, **context)
