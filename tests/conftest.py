@@ -21,18 +21,14 @@ import pytest
 from temporalio.testing import TimeSkipper, TimeSkippingConfig, WorkflowEnvironment
 
 from api.main import create_app
+from devstack.databases import create_throwaway_database, drop_database
+from devstack.postgres import start_postgres
+from devstack.processes import Children
+from devstack.temporal import TIME_SKIPPING_FLAG, temporal_cli_path
 from emulator.app import create_app as create_emulator_app
 from emulator.config import EmulatorConfig
 from emulator.credentials import write_service_account_file
 from mentoring.db import create_engine, migrate_to_head
-from mentoring.devstack import (
-    TIME_SKIPPING_FLAG,
-    create_throwaway_database,
-    drop_database,
-    start_embedded_postgres,
-    stop_embedded_postgres,
-    temporal_cli_path,
-)
 from mentoring.serving import BackgroundServer
 from mentoring.settings import Settings
 from tests.support import RunningWorker, Stack, free_port, save_history
@@ -85,16 +81,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     server_url = os.environ.get("TEST_DATABASE_URL")
-    pgdata = None
-    if not server_url:
-        pgdata = tmp_path_factory.mktemp("postgres")
-        server_url = await asyncio.to_thread(start_embedded_postgres, pgdata)
+    postgres = None
+    if not server_url:  # an embedded Postgres, a child of this run, in its folder
+        folder = tmp_path_factory.mktemp("postgres")
+        postgres = Children(folder)
+        server_url = await start_postgres(postgres, folder / "data")
     url = await create_throwaway_database(server_url)
     await asyncio.to_thread(migrate_to_head, url)
     yield url
     await drop_database(url)
-    if pgdata is not None:
-        await asyncio.to_thread(stop_embedded_postgres, pgdata)
+    if postgres is not None:
+        await postgres.stop_all()
 
 
 @pytest.fixture(scope="session")
