@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from prometheus_client import make_asgi_app
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
+from api.pages import decision, order
 from api.routers import health, mentors, orders, webhooks
 from api.webhook_relay import run_relay
 from mentoring.db import create_engine, session_factory
@@ -21,6 +24,17 @@ from mentoring.temporal import connect_temporal
 # instead of waiting out asyncpg's 60 s and SQLAlchemy's 30 s.
 DATABASE_CONNECT_TIMEOUT_S = 3.0
 DATABASE_POOL_TIMEOUT_S = 4.0
+
+# Swagger UI's and ReDoc's scripts and styles, from the fastapi-offline package: /docs and /redoc
+# load nothing from outside (no CDN, no Google Fonts, no swagger.io validator badge).
+DOCS_ASSETS_URL = "/docs-assets"
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route's name (its function's, or the `name=` it was given): `create_order`,
+    `get_order`, ..., what client generators turn into method names. Unique across the API
+    (tests/api/test_docs.py checks it), snake_case."""
+    return route.name
 
 
 def create_app(
@@ -54,16 +68,26 @@ def create_app(
             if own_engine:
                 await app.state.engine.dispose()
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS_URL,
         title="Mentoring order engine",
         version=version("mentoring-orders"),
         description="Orders of paid 1:1 mentoring sessions: Xendit invoice, mentor approval, "
         "Google Calendar event with a Meet room.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = app_settings
     install_error_handlers(app)
-    for router in (health.router, mentors.router, orders.router, webhooks.router):
+    for router in (
+        health.router,
+        mentors.router,
+        orders.router,
+        webhooks.router,
+        decision.router,
+        order.router,
+    ):
         app.include_router(router)
     app.mount("/metrics", make_asgi_app())
     return app

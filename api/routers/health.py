@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 CHECK_BOUND_S = 2.0
 
 
-@router.get("/healthz")
+@router.get("/healthz", name="check_liveness")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -27,6 +27,7 @@ class Readiness(BaseModel):
 
 @router.get(
     "/readyz",
+    name="check_readiness",
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "Postgres or Temporal unavailable"}},
 )

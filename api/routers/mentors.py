@@ -1,8 +1,9 @@
 """Mentors: created by admin, read by the frontend."""
 
 import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Body, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,11 +14,39 @@ from mentoring.tables import Mentor
 
 router = APIRouter(prefix="/v1/mentors", tags=["mentors"])
 
+CREATE_EXAMPLES: dict[str, Any] = {
+    "jakarta": {
+        "summary": "A mentor in Jakarta, Indonesian emails",
+        "value": {
+            "name": "Ayu Lestari",
+            "email": "ayu@example.com",
+            "timezone": "Asia/Jakarta",
+            "hourly_rate": 300000,
+            "locale": "id",
+        },
+    },
+    "berlin": {
+        "summary": "A mentor in Berlin with their own calendar, English emails",
+        "value": {
+            "name": "Jonas Becker",
+            "email": "jonas@example.com",
+            "timezone": "Europe/Berlin",
+            "hourly_rate": 450000,
+            "calendar_id": "jonas@example.com",
+            "locale": "en",
+        },
+    },
+}
+
 
 @router.post(
     "", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 403, 409, 422, 503)
 )
-async def create_mentor(body: MentorCreate, _: AdminCaller, session: SessionDep) -> MentorOut:
+async def create_mentor(
+    body: Annotated[MentorCreate, Body(openapi_examples=CREATE_EXAMPLES)],
+    _: AdminCaller,
+    session: SessionDep,
+) -> MentorOut:
     mentor = Mentor(id=uuid.uuid4(), **body.model_dump(mode="json"))
     session.add(mentor)
     try:

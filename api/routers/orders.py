@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Body, Header, Query, status
 from sqlalchemy import func, select
 
 from api.deps import Caller, FrontendCaller, OrderActor, SessionDep, SettingsDep, TemporalDep
@@ -52,6 +52,63 @@ RequestKey = Annotated[
 ]
 
 
+# Request examples for the OpenAPI document (Swagger UI's "Try it out", client generators).
+_MENTOR_ID = "8a0c6a52-3c1e-4d7e-9a3b-2f6f0c1d9e47"
+CREATE_EXAMPLES: dict[str, Any] = {
+    "id": {
+        "summary": "An Indonesian mentee in Jakarta",
+        "value": {
+            "mentor_id": _MENTOR_ID,
+            "mentee": {
+                "name": "Budi Santoso",
+                "email": "budi@example.com",
+                "locale": "id",
+                "timezone": "Asia/Jakarta",
+            },
+            "topic": "Career switch into data engineering",
+            "start_time": "2030-03-04T10:00:00+07:00",
+            "duration_minutes": 60,
+            "notes": "I work in accounting today.",
+        },
+    },
+    "en": {
+        "summary": "An English-speaking mentee in Berlin",
+        "value": {
+            "mentor_id": _MENTOR_ID,
+            "mentee": {
+                "name": "Anna Weber",
+                "email": "anna@example.com",
+                "locale": "en",
+                "timezone": "Europe/Berlin",
+            },
+            "topic": "Preparing a system design interview",
+            "start_time": "2030-03-04T09:00:00+01:00",
+            "duration_minutes": 90,
+        },
+    },
+}
+DECISION_EXAMPLES: dict[str, Any] = {
+    "approve": {"summary": "Approve", "value": {"decision": "approve"}},
+    "decline": {
+        "summary": "Decline with a reason",
+        "value": {"decision": "decline", "reason": "I am travelling that week."},
+    },
+}
+CANCEL_EXAMPLES: dict[str, Any] = {
+    "mentee": {
+        "summary": "The mentee cancels",
+        "value": {"by": "mentee", "reason": "Something came up at work."},
+    },
+    "mentor": {"summary": "The mentor cancels (frontend key)", "value": {"by": "mentor"}},
+}
+RESCHEDULE_EXAMPLES: dict[str, Any] = {
+    "later": {
+        "summary": "Move the session a day later",
+        "value": {"start_time": "2030-03-05T10:00:00+07:00", "by": "mentee"},
+    },
+}
+
+
 async def _order_out(session: SessionDep, order_id: uuid.UUID) -> OrderOut:
     # Row and timeline from one snapshot: each transition commits both together, and two reads
     # in READ COMMITTED could each see a different side of one that committed in between.
@@ -70,7 +127,7 @@ async def _order_out(session: SessionDep, order_id: uuid.UUID) -> OrderOut:
     responses=error_responses(400, 401, 409, 422, 429, 503),
 )
 async def create_order(
-    body: OrderCreate,
+    body: Annotated[OrderCreate, Body(openapi_examples=CREATE_EXAMPLES)],
     caller: FrontendCaller,
     session: SessionDep,
     temporal: TemporalDep,
@@ -153,10 +210,10 @@ def _actor(caller: Caller, claimed: Actor | None) -> Actor:
     return claimed or "mentee"
 
 
-@router.post("/{order_id}/decision", responses=_ORDER_REQUEST_ERRORS)
+@router.post("/{order_id}/decision", name="decide_order", responses=_ORDER_REQUEST_ERRORS)
 async def decide(
     order_id: uuid.UUID,
-    body: DecisionIn,
+    body: Annotated[DecisionIn, Body(openapi_examples=DECISION_EXAMPLES)],
     caller: OrderActor,
     session: SessionDep,
     temporal: TemporalDep,
@@ -169,10 +226,10 @@ async def decide(
     return await _order_out(session, order_id)
 
 
-@router.post("/{order_id}/cancel", responses=_ORDER_REQUEST_ERRORS)
+@router.post("/{order_id}/cancel", name="cancel_order", responses=_ORDER_REQUEST_ERRORS)
 async def cancel(
     order_id: uuid.UUID,
-    body: CancelIn,
+    body: Annotated[CancelIn, Body(openapi_examples=CANCEL_EXAMPLES)],
     caller: OrderActor,
     session: SessionDep,
     temporal: TemporalDep,
@@ -184,10 +241,10 @@ async def cancel(
     return await _order_out(session, order_id)
 
 
-@router.post("/{order_id}/reschedule", responses=_ORDER_REQUEST_ERRORS)
+@router.post("/{order_id}/reschedule", name="reschedule_order", responses=_ORDER_REQUEST_ERRORS)
 async def reschedule(
     order_id: uuid.UUID,
-    body: RescheduleIn,
+    body: Annotated[RescheduleIn, Body(openapi_examples=RESCHEDULE_EXAMPLES)],
     caller: OrderActor,
     session: SessionDep,
     temporal: TemporalDep,

@@ -30,15 +30,79 @@ def require_xendit(
         raise ApiError(401, "invalid_callback_token", "the x-callback-token header is not valid")
 
 
-def _callback_route(body: type[BaseModel]) -> dict[str, Any]:
+_ORDER_ID = "0b7e7c1e-5d4f-4a39-8f7c-0e4d8b8f2a61"
+INVOICE_CALLBACK_EXAMPLES: dict[str, Any] = {
+    "paid": {
+        "summary": "An invoice paid by OVO",
+        "value": {
+            "id": "65f1c0a2b3d4e5f6a7b8c9d0",
+            "external_id": _ORDER_ID,
+            "user_id": "5f0c1e2d3c4b5a6978877665",
+            "is_high": False,
+            "payment_method": "EWALLET",
+            "status": "PAID",
+            "merchant_name": "Nusademy",
+            "amount": 300000,
+            "paid_amount": 300000,
+            "paid_at": "2030-03-01T03:15:42.000Z",
+            "payer_email": "budi@example.com",
+            "description": "Mentoring: Career switch with Ayu Lestari",
+            "created": "2030-03-01T03:05:00.000Z",
+            "updated": "2030-03-01T03:15:43.000Z",
+            "currency": "IDR",
+            "payment_channel": "OVO",
+            "ewallet_type": "OVO",
+            "payment_id": "ewc_5a1b2c3d-0000-4e5f-8a9b-0c1d2e3f4a5b",
+        },
+    },
+    "expired": {
+        "summary": "An invoice that expired unpaid",
+        "value": {
+            "id": "65f1c0a2b3d4e5f6a7b8c9d0",
+            "external_id": _ORDER_ID,
+            "user_id": "5f0c1e2d3c4b5a6978877665",
+            "status": "EXPIRED",
+            "merchant_name": "Nusademy",
+            "amount": 300000,
+            "created": "2030-03-01T03:05:00.000Z",
+            "updated": "2030-03-01T04:05:00.000Z",
+            "currency": "IDR",
+        },
+    },
+}
+REFUND_CALLBACK_EXAMPLES: dict[str, Any] = {
+    "succeeded": {
+        "summary": "A refund that went through",
+        "value": {
+            "event": "refund.succeeded",
+            "business_id": "5f0c1e2d3c4b5a6978877665",
+            "created": "2030-03-02T08:00:01.000Z",
+            "data": {
+                "id": "rfd-6b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+                "invoice_id": "65f1c0a2b3d4e5f6a7b8c9d0",
+                "reference_id": f"refund-{_ORDER_ID}",
+                "amount": 300000,
+                "currency": "IDR",
+                "status": "SUCCEEDED",
+                "reason": "CANCELLATION",
+            },
+        },
+    },
+}
+
+
+def _callback_route(body: type[BaseModel], examples: dict[str, Any], name: str) -> dict[str, Any]:
     """The body is read by hand (stored as it came), so the route declares it for OpenAPI."""
     return {
+        "name": name,
         "dependencies": [Depends(require_xendit)],
         "responses": error_responses(401, 413, 422, 503),
         "openapi_extra": {
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": inline_schema(body)}},
+                "content": {
+                    "application/json": {"schema": inline_schema(body), "examples": examples}
+                },
             }
         },
     }
@@ -49,7 +113,12 @@ class WebhookAck(BaseModel):
     event_id: int
 
 
-@router.post("/xendit/invoice", **_callback_route(InvoiceCallback))
+@router.post(
+    "/xendit/invoice",
+    **_callback_route(
+        InvoiceCallback, INVOICE_CALLBACK_EXAMPLES, "receive_xendit_invoice_callback"
+    ),
+)
 async def xendit_invoice_callback(
     request: Request,
     session: SessionDep,
@@ -67,7 +136,10 @@ async def xendit_invoice_callback(
     return await _store_and_forward(session, temporal, settings, event)
 
 
-@router.post("/xendit/refund", **_callback_route(RefundCallback))
+@router.post(
+    "/xendit/refund",
+    **_callback_route(RefundCallback, REFUND_CALLBACK_EXAMPLES, "receive_xendit_refund_callback"),
+)
 async def xendit_refund_callback(
     request: Request,
     session: SessionDep,
