@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, get_timezone_name
+from babel.dates import format_datetime
 from babel.numbers import format_currency
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -20,15 +20,18 @@ def when(moment: datetime | None, timezone: str, locale: str) -> str:
     """`moment` as the reader reads it: their language, their zone, the zone's name."""
     if moment is None:
         return ""
-    zone = ZoneInfo(timezone)
-    text = format_datetime(moment, "EEEE, d MMMM y, HH:mm", tzinfo=zone, locale=locale)
-    return f"{text} ({get_timezone_name(zone, 'short', locale=locale)})"
+    return format_datetime(
+        moment, "EEEE, d MMMM y, HH:mm zzzz", tzinfo=ZoneInfo(timezone), locale=locale
+    )
 
 
 def money(amount: int | None, currency: str, locale: str) -> str:
     if amount is None:
         return ""
-    return format_currency(amount, currency, locale=locale, decimal_quantization=False)
+    # Rupiah are shown whole, as Indonesians write them (Rp 300.000), though CLDR gives cents.
+    return format_currency(
+        amount, currency, format="¤\xa0#,##0", locale=locale, currency_digits=False
+    )
 
 
 def page(
