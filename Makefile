@@ -19,6 +19,7 @@ dev: $(BIN)/.installed
 	$(BIN)/mentoring dev
 
 test: $(BIN)/.installed
+	scripts/ensure-chromium
 	$(BIN)/pytest
 
 # The end-to-end benchmark, against a running `make dev` (in another shell):
