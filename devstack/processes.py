@@ -51,8 +51,12 @@ class ChildFailed(Exception):
 
     def __init__(self, child: "Child", status: int) -> None:
         self.child, self.status = child, status
+        if status < 0:
+            how = f"was stopped by signal {-status} ({signal.Signals(-status).name})"
+        else:
+            how = f"exited with status {status}"
         where = f"; its log: {child.log_path}" if child.log_path else ""
-        super().__init__(f"{child.title} exited with status {status}{where}")
+        super().__init__(f"{child.title} {how}{where}")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
+import asyncpg
 import httpx
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -125,13 +126,14 @@ class DevRun:
             await self._start(children)
             self._print_banner(time.monotonic() - began)
             stopped = await children.first_exit()
-            raise DevError(f"{ChildFailed(stopped, stopped.process.returncode or 0)}; stopping")
+            failed = ChildFailed(stopped, stopped.process.returncode or 0)
+            raise DevError(f"{failed}; the others were stopped")
         except asyncio.CancelledError:
             if not self._signalled:
                 raise
             _say("Stopping...")
             return 0
-        except ChildFailed as failed:
+        except (ChildFailed, TimeoutError) as failed:
             raise DevError(str(failed)) from failed
         finally:
             self._stopping = True
@@ -188,7 +190,10 @@ class DevRun:
             database_url = await start_postgres(children, self.data_dir / "postgres")
         else:
             database_url = s.database_url
-            await ensure_database(database_url)
+            try:
+                await ensure_database(database_url)
+            except (OSError, asyncpg.PostgresError) as error:
+                raise DevError(f"the Postgres of DATABASE_URL does not answer: {error}") from error
         env |= {
             "DATABASE_URL": database_url,
             "TEMPORAL_ADDRESS": address,
