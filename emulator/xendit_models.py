@@ -21,6 +21,15 @@ DEFAULT_INVOICE_DURATION_S = 86_400.0
 MAX_INVOICE_DURATION_S = 31_536_000.0
 MERCHANT_PICTURE_URL = "https://du8nwjtfkinx.cloudfront.net/xendit.png"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+E164 = r"^\+[1-9][0-9]{7,14}$"
+HTTP_URL = r"^https?://[^\s/?#]+[^\s]*$"
+MAX_URL = 2048
+# The checkout page's languages; Xendit's own default is English.
+LOCALES = ("en", "id", "th", "vi")
+DEFAULT_LOCALE = "en"
+MAX_ITEMS = 75
+MAX_ITEM_NAME = 256
+MAX_ITEM_QUANTITY = 510_000
 
 PaymentMethod = Literal[
     "BANK_TRANSFER",
@@ -41,6 +50,18 @@ IDR_EWALLETS = ("OVO", "DANA", "SHOPEEPAY", "LINKAJA")
 IDR_QR_CODES = ("QRIS",)
 IDR_DIRECT_DEBITS = ("DD_BRI", "DD_MANDIRI")
 IDR_PAYLATERS = ("KREDIVO", "AKULAKU")
+CREDIT_CARD = "CREDIT_CARD"
+IDR_CHANNELS = frozenset(
+    {
+        *IDR_BANKS,
+        *IDR_RETAIL_OUTLETS,
+        *IDR_EWALLETS,
+        *IDR_QR_CODES,
+        *IDR_DIRECT_DEBITS,
+        *IDR_PAYLATERS,
+        CREDIT_CARD,
+    }
+)
 
 
 class _Body(BaseModel):
@@ -48,12 +69,47 @@ class _Body(BaseModel):
 
 
 class InvoiceItemBody(_Body):
-    name: str = Field(min_length=1)
+    """One line of what is paid for; shown on the checkout page. Xendit takes the invoice's
+    `amount` as the truth when the items add up to something else."""
+
+    name: str = Field(min_length=1, max_length=MAX_ITEM_NAME)
     price: float = Field(ge=0)
-    quantity: float = Field(ge=1)
-    reference_id: str | None = None
-    url: str | None = None
+    quantity: float = Field(ge=1, le=MAX_ITEM_QUANTITY)
+    reference_id: str | None = Field(default=None, max_length=255)
+    url: str | None = Field(default=None, pattern=HTTP_URL, max_length=MAX_URL)
+    category: str | None = Field(default=None, max_length=255)
+
+
+class AddressBody(_Body):
+    country: str | None = None
+    street_line1: str | None = None
+    street_line2: str | None = None
+    city: str | None = None
+    province_state: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
     category: str | None = None
+    is_primary: bool | None = None
+
+
+class CustomerBody(_Body):
+    """Who pays, as the checkout page greets them (xendit-python's `CustomerObject`)."""
+
+    id: str | None = None
+    customer_id: str | None = None
+    given_names: str | None = Field(default=None, min_length=1, max_length=255)
+    surname: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320)
+    mobile_number: str | None = Field(default=None, pattern=E164)
+    phone_number: str | None = Field(default=None, pattern=E164)
+    addresses: list[AddressBody] | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise ValueError("must be a valid email")
+        return value
 
 
 class InvoiceFeeBody(_Body):
@@ -72,14 +128,18 @@ class CreateInvoiceBody(_Body):
     currency: str = "IDR"
     should_send_email: bool = False
     should_exclude_credit_card: bool = False
-    customer: dict[str, Any] | None = None
+    customer: CustomerBody | None = None
     customer_notification_preference: dict[str, Any] | None = None
-    items: list[InvoiceItemBody] | None = None
+    items: list[InvoiceItemBody] | None = Field(default=None, max_length=MAX_ITEMS)
     fees: list[InvoiceFeeBody] | None = None
-    payment_methods: list[str] | None = None
-    success_redirect_url: str | None = None
-    failure_redirect_url: str | None = None
-    locale: str | None = None
+    payment_methods: list[str] | None = Field(
+        default=None,
+        description="channel codes (BCA, OVO, QRIS, CREDIT_CARD, ...); absent or empty: every "
+        "channel the business has",
+    )
+    success_redirect_url: str | None = Field(default=None, pattern=HTTP_URL, max_length=MAX_URL)
+    failure_redirect_url: str | None = Field(default=None, pattern=HTTP_URL, max_length=MAX_URL)
+    locale: Literal["en", "id", "th", "vi"] | None = None
     metadata: dict[str, Any] | None = None
 
     @field_validator("amount", "invoice_duration", mode="before")
@@ -180,6 +240,14 @@ def new_invoice(
         raise xendit_error(400, "UNSUPPORTED_CURRENCY", f"{request.currency} is not supported")
     if request.payer_email is not None and not EMAIL.match(request.payer_email):
         raise xendit_error(400, "EMAIL_FORMAT_ERROR", '"payer_email" must be a valid email')
+    unknown = sorted(set(request.payment_methods or ()) - IDR_CHANNELS)
+    if unknown:
+        raise xendit_error(
+            400,
+            "UNAVAILABLE_PAYMENT_METHOD_ERROR",
+            f"The payment method choices did not match with the available one on this "
+            f"business: {', '.join(unknown)}",
+        )
     invoice_id = xendit_object_id()
     created = iso_millis(now)
     invoice: Json = {
@@ -195,7 +263,9 @@ def new_invoice(
         "expiry_date": iso_millis(now + timedelta(seconds=request.invoice_duration)),
         "invoice_url": f"{public_url}/checkout/{invoice_id}",
         **_channels(request, merchant_name),
-        "should_exclude_credit_card": request.should_exclude_credit_card,
+        # Cards are offered unless excluded, or left out of `payment_methods`.
+        "should_exclude_credit_card": request.should_exclude_credit_card
+        or bool(request.payment_methods and CREDIT_CARD not in request.payment_methods),
         "should_send_email": request.should_send_email,
         "created": created,
         "updated": created,
@@ -204,7 +274,7 @@ def new_invoice(
     optional: Json = {
         "items": [item.model_dump(exclude_none=True) for item in request.items or []] or None,
         "fees": [fee.model_dump() for fee in request.fees or []] or None,
-        "customer": request.customer,
+        "customer": request.customer.model_dump(exclude_none=True) if request.customer else None,
         "customer_notification_preference": request.customer_notification_preference,
         "success_redirect_url": request.success_redirect_url,
         "failure_redirect_url": request.failure_redirect_url,

@@ -9,6 +9,7 @@ import pytest
 import xendit
 from xendit.invoice import InvoiceApi
 from xendit.invoice.model.create_invoice_request import CreateInvoiceRequest
+from xendit.invoice.model.customer_object import CustomerObject
 from xendit.invoice.model.invoice_callback import InvoiceCallback
 from xendit.invoice.model.invoice_item import InvoiceItem
 
@@ -238,3 +239,85 @@ def test_sandbox_lists_invoices(invoices: InvoiceApi, sandbox: httpx.Client) -> 
         (first.id, "order-a"),
         (second.id, "order-b"),
     ]
+
+
+def test_create_keeps_redirects_locale_customer_items_and_narrows_channels(
+    invoices: InvoiceApi, sandbox: httpx.Client
+) -> None:
+    created = _create(
+        invoices,
+        "order-checkout",
+        success_redirect_url="https://app.example.com/orders/o-1?payment=success",
+        failure_redirect_url="https://app.example.com/orders/o-1?payment=failed",
+        locale="en",
+        customer=CustomerObject(given_names="Anna Weber", email="anna@example.com"),
+        items=[
+            InvoiceItem(name="Mentoring session, 60 min", price=150_000.0, quantity=1.0),
+        ],
+        payment_methods=["BCA", "OVO", "QRIS"],
+    )
+
+    invoice = invoices.get_invoice_by_id(invoice_id=created.id)
+
+    assert invoice.success_redirect_url == "https://app.example.com/orders/o-1?payment=success"
+    assert invoice.failure_redirect_url == "https://app.example.com/orders/o-1?payment=failed"
+    assert invoice.locale == "en"
+    assert invoice.customer.given_names == "Anna Weber"
+    assert invoice.customer.email == "anna@example.com"
+    assert [(i.name, i.price, i.quantity) for i in invoice.items] == [
+        ("Mentoring session, 60 min", 150_000.0, 1.0)
+    ]
+    assert [str(b.bank_code) for b in invoice.available_banks] == ["BCA"]
+    assert [str(e.ewallet_type) for e in invoice.available_ewallets] == ["OVO"]
+    assert [str(q.qr_code_type) for q in invoice.available_qr_codes] == ["QRIS"]
+    assert invoice.available_retail_outlets == [] and invoice.available_paylaters == []
+    assert invoice.should_exclude_credit_card is True  # CREDIT_CARD was not among them
+    [raw] = [i for i in sandbox.get("/sandbox/invoices").json() if i["id"] == created.id]
+    assert raw["customer"] == {"given_names": "Anna Weber", "email": "anna@example.com"}
+
+
+def test_without_payment_methods_every_channel_and_cards(invoices: InvoiceApi) -> None:
+    invoice = _create(invoices)
+
+    assert len(invoice.available_banks) == 5 and len(invoice.available_ewallets) == 4
+    assert invoice.should_exclude_credit_card is False
+
+
+def _raw_create(emulator_url: str, **fields: Any) -> httpx.Response:
+    return httpx.post(
+        f"{emulator_url}/v2/invoices/",
+        json={"external_id": "order-bad", "amount": 150_000, **fields},
+        auth=("xnd_development_x", ""),
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"locale": "fr"}, "locale"),
+        ({"success_redirect_url": "not a url"}, "success_redirect_url"),
+        ({"failure_redirect_url": "javascript:alert(1)"}, "failure_redirect_url"),
+        ({"customer": {"given_names": "Budi", "email": "nope"}}, "customer.email"),
+        ({"customer": {"mobile_number": "0812"}}, "customer.mobile_number"),
+        ({"items": [{"name": "session", "price": 1000}]}, "items.0.quantity"),
+        ({"items": [{"name": "", "price": 1000, "quantity": 1}]}, "items.0.name"),
+        ({"items": [{"name": "s", "price": 1000, "quantity": 0}]}, "items.0.quantity"),
+        ({"items": [{"name": "s", "price": 1, "quantity": 1}] * 76}, "items"),
+    ],
+)
+def test_invalid_checkout_fields_are_xendit_400(
+    emulator_url: str, fields: dict[str, Any], field: str
+) -> None:
+    response = _raw_create(emulator_url, **fields)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "API_VALIDATION_ERROR"
+    assert f'"{field}"' in response.json()["message"]
+
+
+def test_unknown_payment_method_is_refused(emulator_url: str) -> None:
+    response = _raw_create(emulator_url, payment_methods=["BCA", "BITCOIN"])
+
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "UNAVAILABLE_PAYMENT_METHOD_ERROR"
+    assert "BITCOIN" in response.json()["message"]
