@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import xendit
 from dateutil.parser import isoparse
@@ -25,18 +26,26 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from xendit.invoice import InvoiceApi
 from xendit.invoice.model.create_invoice_request import CreateInvoiceRequest
+from xendit.invoice.model.customer_object import CustomerObject
+from xendit.invoice.model.invoice_item import InvoiceItem
 from xendit.refund import RefundApi
 from xendit.refund.model.create_refund import CreateRefund
 
 from activities.blocking import in_thread
 from mentoring.domain import refund_idempotency_key, refund_key
 from mentoring.settings import Settings
+from mentoring.tokens import order_page_url
 
 # Channels Xendit can refund through the API; the others (bank transfers to a virtual account,
 # retail outlets) must be paid back by a person, so their refunds are `manual_required`.
 API_REFUNDABLE_METHODS = frozenset(
     {"EWALLET", "CREDIT_CARD", "QR_CODE", "DIRECT_DEBIT", "PAYLATER"}
 )
+
+# The checkout's languages that are ours too; anything else is shown in Indonesian.
+INVOICE_LOCALES = ("id", "en")
+ITEM_CATEGORY = "Mentoring"
+MAX_ITEM_NAME = 256  # Xendit's limit on an item's name
 
 
 @dataclass
@@ -105,6 +114,72 @@ def _as_datetime(value: Any) -> datetime | None:
         return value
     parsed: datetime = isoparse(str(value))
     return parsed
+
+
+def with_query(url: str, **params: str) -> str:
+    """`url` with `params` added to its query string (replacing any of the same name)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunsplit(parts._replace(query=urlencode([*query, *params.items()])))
+
+
+def return_urls(settings: Settings, order_id: str) -> tuple[str, str] | None:
+    """Where Xendit's checkout sends the payer: (after paying, after the invoice expired or a
+    payment failed). The frontend's order page (`FRONTEND_ORDER_URL`), else this service's own
+    mentee order page; None if neither can be made (no token secret to sign the link with)."""
+    if settings.frontend_order_url:
+        page = settings.frontend_order_url.format(order_id=order_id)
+    elif settings.mentor_token_secret:
+        page = order_page_url(settings.public_base_url, settings.mentor_token_secret, order_id)
+    else:
+        return None
+    return with_query(page, payment="success"), with_query(page, payment="failed")
+
+
+def item_name(request: CreateInvoiceInput) -> str:
+    """The invoice's one line, in the mentee's language: the session and its topic."""
+    if request.locale == "en":
+        session = f"Mentoring session, {request.duration_minutes} min"
+    else:
+        session = f"Sesi mentoring {request.duration_minutes} menit"
+    name = f"{session}: {request.topic}" if request.topic else session
+    return name if len(name) <= MAX_ITEM_NAME else name[: MAX_ITEM_NAME - 1] + "…"
+
+
+def invoice_request(request: CreateInvoiceInput, settings: Settings) -> CreateInvoiceRequest:
+    """Xendit's Create Invoice body, as its checkout is meant to be used: the payer comes back
+    to the order page, reads the page in their language, sees their name and what they pay
+    for, and is offered only the channels `XENDIT_PAYMENT_METHODS` allows (all when empty)."""
+    fields: dict[str, Any] = {}
+    urls = return_urls(settings, request.order_id)
+    if urls is not None:
+        fields["success_redirect_url"], fields["failure_redirect_url"] = urls
+    if settings.xendit_payment_methods:
+        fields["payment_methods"] = list(settings.xendit_payment_methods)
+    customer: dict[str, Any] = {"email": request.payer_email}
+    if request.customer_name:
+        customer["given_names"] = request.customer_name
+    return CreateInvoiceRequest(
+        external_id=request.order_id,
+        amount=float(request.amount),
+        payer_email=request.payer_email,
+        description=request.description,
+        invoice_duration=float(request.duration_s),
+        currency=request.currency,
+        should_send_email=False,
+        locale=request.locale if request.locale in INVOICE_LOCALES else "id",
+        customer=CustomerObject(**customer),
+        items=[
+            InvoiceItem(
+                name=item_name(request),
+                price=float(request.amount),
+                quantity=1.0,
+                category=ITEM_CATEGORY,
+                reference_id=request.order_id,
+            )
+        ],
+        **fields,
+    )
 
 
 def _get(model: Any, name: str) -> Any:
@@ -189,6 +264,7 @@ class XenditActivities:
         configuration = xendit.Configuration(
             host=settings.xendit_api_url, api_key=settings.xendit_secret_key
         )
+        self._settings = settings
         self._client = xendit.ApiClient(configuration)
         self._invoices = InvoiceApi(self._client)
         self._refunds = RefundApi(self._client)
@@ -213,15 +289,7 @@ class XenditActivities:
 
     def _create_invoice(self, request: CreateInvoiceInput) -> InvoiceInfo:
         created = self._invoices.create_invoice(
-            create_invoice_request=CreateInvoiceRequest(
-                external_id=request.order_id,
-                amount=float(request.amount),
-                payer_email=request.payer_email,
-                description=request.description,
-                invoice_duration=float(request.duration_s),
-                currency=request.currency,
-                should_send_email=False,
-            )
+            create_invoice_request=invoice_request(request, self._settings)
         )
         # Another worker's attempt may have created one meanwhile: the first created wins, and
         # ours is expired if it is not that one (its URL has not been shown to anyone).

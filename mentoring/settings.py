@@ -4,7 +4,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     xendit_api_url: str = "https://api.xendit.co"
     xendit_secret_key: str = ""
     xendit_callback_token: str = ""
+    # The channels the invoice offers, as Xendit names them (`["BCA", "OVO", "QRIS"]`; JSON in
+    # the environment); empty: every channel activated on the Xendit account.
+    xendit_payment_methods: list[str] = Field(default_factory=list)
+    # Where Xendit's checkout sends the payer once they paid (`?payment=success` added) or the
+    # invoice expired (`?payment=failed`): the frontend's order page, `{order_id}` replaced.
+    # Empty: this service's own mentee order page (`PUBLIC_BASE_URL/pages/order/<token>`).
+    frontend_order_url: str = ""
 
     # Google. Empty API URL means: Google itself.
     google_api_url: str = ""
@@ -63,6 +70,27 @@ class Settings(BaseSettings):
     sandbox_port: int = 8081
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+
+    @field_validator("xendit_payment_methods")
+    @classmethod
+    def _channel_codes(cls, value: list[str]) -> list[str]:
+        codes = [code.strip().upper() for code in value]
+        if not all(code.replace("_", "").isalnum() for code in codes):
+            raise ValueError("payment methods are Xendit channel codes, e.g. BCA, OVO, QRIS")
+        return list(dict.fromkeys(codes))
+
+    @field_validator("frontend_order_url")
+    @classmethod
+    def _order_url_template(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            example = value.format(order_id="0")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError("the only placeholder is {order_id}") from error
+        if "{order_id}" not in value or not example.startswith(("https://", "http://")):
+            raise ValueError("an http(s) URL with {order_id}, e.g. https://app/orders/{order_id}")
+        return value
 
 
 @lru_cache

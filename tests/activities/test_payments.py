@@ -1,8 +1,11 @@
-"""The Xendit activities against the emulator: one invoice per order when attempts overlap,
+"""The Xendit activities against the emulator: what the invoice carries (redirects, locale,
+customer, the session as its item, payment methods), one invoice per order when attempts overlap,
 the invoice read back, and which refusals end an activity instead of being retried."""
 
 import asyncio
 import uuid
+from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +22,7 @@ from activities.payments import (
     XenditActivities,
 )
 from mentoring.settings import Settings
+from mentoring.tokens import MENTEE_LINK_TTL, ORDER_PAGE_PATH, check_link
 from tests.activities.conftest import add_fault
 
 AMOUNT = 300_000
@@ -220,3 +224,90 @@ async def test_refund_during_an_outage_is_retried_then_refunds_once(
 
     assert first.status == "succeeded" and first.refund_id == again.refund_id
     assert len(_refunds(sandbox)) == 1
+
+
+def _invoice_of(sandbox: httpx.Client, order_id: str) -> dict[str, Any]:
+    [invoice] = _invoices_of(sandbox, order_id)
+    return dict(invoice)
+
+
+async def test_invoice_carries_redirects_locale_customer_item_and_payment_methods(
+    env: ActivityEnvironment, settings: Settings, sandbox: httpx.Client
+) -> None:
+    configured = settings.model_copy(
+        update={
+            "frontend_order_url": "https://app.example.com/orders/{order_id}?tab=payment",
+            "xendit_payment_methods": ["BCA", "OVO", "QRIS"],
+        }
+    )
+    order = replace(
+        _order(), locale="en", topic="Career switch", duration_minutes=90, customer_name="Anna"
+    )
+
+    created = await env.run(XenditActivities(configured).create_invoice, order)
+
+    invoice = _invoice_of(sandbox, order.order_id)
+    assert invoice["id"] == created.invoice_id
+    page = f"https://app.example.com/orders/{order.order_id}"
+    assert invoice["success_redirect_url"] == f"{page}?tab=payment&payment=success"
+    assert invoice["failure_redirect_url"] == f"{page}?tab=payment&payment=failed"
+    assert invoice["locale"] == "en"
+    assert invoice["customer"] == {"given_names": "Anna", "email": "budi@example.com"}
+    assert invoice["items"] == [
+        {
+            "name": "Mentoring session, 90 min: Career switch",
+            "price": float(AMOUNT),
+            "quantity": 1.0,
+            "category": "Mentoring",
+            "reference_id": order.order_id,
+        }
+    ]
+    offered = [
+        *(b["bank_code"] for b in invoice["available_banks"]),
+        *(e["ewallet_type"] for e in invoice["available_ewallets"]),
+        *(q["qr_code_type"] for q in invoice["available_qr_codes"]),
+    ]
+    assert sorted(offered) == ["BCA", "OVO", "QRIS"]
+    assert invoice["available_retail_outlets"] == [] and invoice["should_exclude_credit_card"]
+
+
+async def test_indonesian_invoice_returns_to_the_engines_own_order_page(
+    env: ActivityEnvironment, settings: Settings, sandbox: httpx.Client
+) -> None:
+    """Without FRONTEND_ORDER_URL the payer comes back to the mentee order page (a signed link);
+    without XENDIT_PAYMENT_METHODS every channel is offered."""
+    order = replace(_order(), topic="Karier", duration_minutes=60)
+
+    await env.run(XenditActivities(settings).create_invoice, order)
+
+    invoice = _invoice_of(sandbox, order.order_id)
+    assert invoice["locale"] == "id"
+    assert invoice["items"][0]["name"] == "Sesi mentoring 60 menit: Karier"
+    success = invoice["success_redirect_url"]
+    assert success.startswith(f"{settings.public_base_url}{ORDER_PAGE_PATH}")
+    assert success.endswith("?payment=success")
+    token = success.removeprefix(f"{settings.public_base_url}{ORDER_PAGE_PATH}").split("?")[0]
+    check = check_link(settings.mentor_token_secret, token, MENTEE_LINK_TTL, mentor=False)
+    assert (check.verdict, check.order_id) == ("valid", order.order_id)
+    assert invoice["failure_redirect_url"] == success.replace("success", "failed")
+    assert len(invoice["available_banks"]) == 5 and not invoice["should_exclude_credit_card"]
+
+
+async def test_paying_on_the_checkout_sends_the_payer_back(
+    env: ActivityEnvironment, settings: Settings, sandbox: httpx.Client
+) -> None:
+    configured = settings.model_copy(
+        update={"frontend_order_url": "https://app.example.com/orders/{order_id}"}
+    )
+    order = _order()
+    created = await env.run(XenditActivities(configured).create_invoice, order)
+
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(created.invoice_url)
+        paid = await browser.post(f"{created.invoice_url}/pay", data={"channel": "EWALLET:OVO"})
+
+    assert 'id="pay"' in page.text and "Budi" in page.text
+    assert paid.status_code == 303
+    assert paid.headers["location"] == (
+        f"https://app.example.com/orders/{order.order_id}?payment=success"
+    )
