@@ -33,6 +33,8 @@ from emulator.credentials import write_service_account_file
 from mentoring.settings import Settings
 
 READY_BOUND_S = 90.0
+# Ctrl-C, kill, and the terminal closing.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 POLL_S = 0.1
 
 
@@ -99,7 +101,7 @@ class DevRun:
             self._stopping = self._signalled = True
             main.cancel()
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, on_signal)
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +111,7 @@ class DevRun:
             finally:
                 lock.close()
         finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
 
     async def _run(self) -> int:

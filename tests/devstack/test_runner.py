@@ -1,5 +1,5 @@
-"""`mentoring dev` comes up, stops every child on Ctrl-C, SIGTERM and a stopped child, cleans up
-what a run killed with kill -9 left, and stops what had started when a start fails."""
+"""`mentoring dev` comes up; stops every child on Ctrl-C, SIGTERM, SIGHUP and a stopped child;
+cleans up what a run killed with kill -9 left; stops what had started when a start fails."""
 
 import os
 import signal
@@ -42,12 +42,13 @@ async def test_a_start_after_kill_9_stops_what_the_killed_run_left(folder: Path)
     assert second.error_lines() == []
 
 
-async def test_sigterm_stops_every_child(folder: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+async def test_a_stop_signal_stops_every_child(folder: Path, signum: signal.Signals) -> None:
     run = Run(folder, dev_env(), "run")
     await run.until_up()
     children = run.children()
     assert set(children) == CHILDREN
-    run.process.terminate()
+    run.process.send_signal(signum)  # kill, or the terminal closing
     assert await run.until_exit() == 0
     assert alive(children) == []
     assert naming(folder) == []
