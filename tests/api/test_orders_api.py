@@ -115,6 +115,8 @@ async def test_mentor_decides_with_the_link_from_the_email(stack: Stack) -> None
     mentor = await stack.create_mentor()
     first = (await stack.create_order(mentor["id"], start_time=session_start(8))).json()
     second = (await stack.create_order(mentor["id"], start_time=session_start(9))).json()
+    for order in (first, second):  # the mentor is asked once an order is paid
+        await stack.pay(order["payment"]["invoice_id"])
     await stack.wait_for_template(mentor["email"], "mentor_request", count=2)
     request_mail = [m for m in await stack.mail_to(mentor["email"]) if first["id"] in m["body"]]
     link = next(line for line in request_mail[0]["body"].splitlines() if "decision=decline" in line)

@@ -5,7 +5,8 @@ after the end), Xendit's EXPIRED, a decision, a cancel by each party, a reschedu
 timer, and for every command under way each way it can end (done, refused, an outage until its
 give-up, an attempt that lands after the machine gave up on it). After every step the state
 is settled (everything succeeds, time runs to the end) and invariants 1, 2, 4 and 5 are checked;
-every status change is checked against the declared table.
+every status change is checked against the declared table, and every step's emails against
+the rules on who hears what when (`world.email_breaches`).
 """
 
 import time
@@ -13,6 +14,7 @@ import time
 import pytest
 
 from tests.model.world import (
+    EMAIL_BREACHES,
     STATUS_CHANGES,
     World,
     invariant_breaches,
@@ -33,6 +35,7 @@ def test_every_sequence_keeps_the_invariants() -> None:
     seen: dict[World, int] = {}
     settled: dict[World, list[str]] = {}
     STATUS_CHANGES.clear()
+    EMAIL_BREACHES.clear()
     sequences = 0
     # From a new order, and from one whose invoice exists (creation is a prefix of every order).
     frontier: list[tuple[World, tuple[str, ...]]] = [(start(), ()), (start_invoiced(), ("+",))]
@@ -61,3 +64,4 @@ def test_every_sequence_keeps_the_invariants() -> None:
     declared = {(t.status, t.event, to) for t in TRANSITIONS for to in t.to}
     unreached = declared - transitions
     assert not unreached, f"declared but never reached: {unreached}"
+    assert not EMAIL_BREACHES, f"emails to the wrong person or time: {EMAIL_BREACHES[:5]}"

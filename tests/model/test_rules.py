@@ -1,17 +1,20 @@
-"""Single rules of the pure machine that issue 6 named, each shown on the model."""
+"""Single rules of the pure machine that issues 6 and 8 named, each shown on the model."""
 
 import dataclasses
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
-from mentoring.domain import OrderStatus, RefundStatus
+from mentoring.domain import TERMINAL_STATUSES, OrderStatus, RefundStatus
 from tests.model.world import World, outcomes, settle, start_invoiced
 from workflows import machine
 from workflows.machine import deadlines
-from workflows.machine.codes import Failure, Flag, Refusal, Template
+from workflows.machine.codes import Failure, Flag, Refusal, Role, Template
 from workflows.machine.model import (
+    Cancel,
     ClaimSlot,
+    Command,
     Decide,
     Done,
     GaveUp,
@@ -137,3 +140,101 @@ def test_payments_to_orphan_invoices_are_handed_over_once_each_and_bounded() -> 
     ]
     m, _ = machine.step(world.machine, GaveUp(stray, Failure.EXHAUSTED), world.now)
     assert m.flagged(Flag.PAYMENT_FOR_UNKNOWN_INVOICE)
+
+
+# ---- who is emailed when (issue 8) -------------------------------------------------------------
+
+
+def _mentor_emails(steps: Callable[[], World]) -> tuple[World, list[SendEmail]]:
+    """The world after `steps`, and every email to the mentor its steps issued."""
+    from tests.model import world as model
+
+    sent: list[SendEmail] = []
+
+    def observe(commands: list[Command]) -> None:
+        sent.extend(c for c in commands if isinstance(c, SendEmail) and c.to == Role.MENTOR)
+
+    model.OBSERVERS.append(observe)
+    try:
+        return steps(), sent
+    finally:
+        model.OBSERVERS.remove(observe)
+
+
+def _paid_world() -> World:
+    from tests.model.world import PRICE, _paid, feed
+
+    return _done_all(feed(_paid(start_invoiced(), PRICE), PaymentClaimed("inv-1", PRICE, "IDR")))
+
+
+def _run_out_the_clock(world: World) -> World:
+    from tests.model.world import tick
+
+    while world.machine.status not in TERMINAL_STATUSES:
+        ticked = tick(_done_all(world))
+        assert ticked is not None
+        world = ticked
+    return _done_all(world)
+
+
+def test_the_mentor_is_asked_once_the_order_is_paid_not_before() -> None:
+    invoiced, before = _mentor_emails(start_invoiced)
+    paid, after = _mentor_emails(_paid_world)
+
+    assert invoiced.machine.invoice is not None and before == []
+    [request] = [c for c in after if c.template == Template.MENTOR_REQUEST]
+    deadline = paid.machine.decision_deadline
+    assert paid.machine.status == OrderStatus.AWAITING_MENTOR and deadline is not None
+    assert dict(request.data)["decision_deadline"] == deadline.isoformat()
+
+
+def test_an_approval_before_the_payment_books_without_asking_the_mentor() -> None:
+    from tests.model.world import PRICE, _paid, feed
+
+    def approved_then_paid() -> World:
+        world = _done_all(feed(start_invoiced(), Requested(1, Decide(True, None, "mentor"))))
+        return _done_all(feed(_paid(world, PRICE), PaymentClaimed("inv-1", PRICE, "IDR")))
+
+    world, sent = _mentor_emails(approved_then_paid)
+
+    assert world.machine.status == OrderStatus.CONFIRMED
+    assert [c.template for c in sent] == [Template.CONFIRMED]
+
+
+def _cancel(world: World) -> World:
+    from tests.model.world import feed
+
+    return _done_all(feed(world, Requested(1, Cancel("mentee", None))))
+
+
+@pytest.mark.parametrize(
+    ("steps", "status", "told"),
+    [
+        (lambda: _cancel(_paid_world()), OrderStatus.CANCELLED, Template.CANCELLED),
+        (lambda: _run_out_the_clock(_paid_world()), OrderStatus.DECLINED, Template.DECLINED),
+        (lambda: _cancel(start_invoiced()), OrderStatus.CANCELLED, None),
+        (lambda: _run_out_the_clock(start_invoiced()), OrderStatus.EXPIRED, None),
+    ],
+    ids=["cancelled-asked", "lapsed-asked", "cancelled-unpaid", "expired-unpaid"],
+)
+def test_the_mentor_hears_how_an_order_they_were_asked_about_ends(
+    steps: Callable[[], World], status: OrderStatus, told: Template | None
+) -> None:
+    world, sent = _mentor_emails(steps)
+
+    assert world.machine.status == status
+    asking = (Template.MENTOR_REQUEST, Template.MENTOR_REMINDER)
+    assert [c.template for c in sent if c.template not in asking] == ([told] if told else [])
+
+
+def test_a_mentor_who_approved_an_order_never_paid_hears_it_expired() -> None:
+    from tests.model.world import feed
+
+    def approved_then_expired() -> World:
+        world = _done_all(feed(start_invoiced(), Requested(1, Decide(True, None, "mentor"))))
+        return _run_out_the_clock(world)
+
+    world, sent = _mentor_emails(approved_then_expired)
+
+    assert world.machine.status == OrderStatus.EXPIRED
+    assert [c.template for c in sent] == [Template.EXPIRED]

@@ -2,7 +2,8 @@
 
 Each rule is one next event of the exhaustive test's alphabet, chosen by Hypothesis; after
 every step the state is settled (everything succeeds, time runs out) and invariants 1, 2, 4 and
-5 are checked. Settings give at least 10,000 steps per run, from a fixed seed.
+5 are checked, and the rules on who is emailed when. Settings give at least 10,000 steps per
+run, from a fixed seed.
 """
 
 import pytest
@@ -10,7 +11,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from tests.model.world import World, invariant_breaches, moves, settle, start, start_invoiced
+from tests.model.world import (
+    EMAIL_BREACHES,
+    World,
+    invariant_breaches,
+    moves,
+    settle,
+    start,
+    start_invoiced,
+)
 
 pytestmark = pytest.mark.model
 
@@ -43,6 +52,7 @@ class OrderModel(RuleBasedStateMachine):
     def invariants_hold_once_settled(self) -> None:
         breaches = invariant_breaches(settle(self.world))
         assert not breaches, f"{self.path}: {breaches}"
+        assert not EMAIL_BREACHES, f"{self.path}: {EMAIL_BREACHES}"
 
 
 TestOrderModel = OrderModel.TestCase

@@ -21,7 +21,8 @@ from mentoring.domain import (
 )
 from workflows import machine
 from workflows.machine import deadlines
-from workflows.machine.codes import Failure
+from workflows.machine.codes import Failure, Role, Template
+from workflows.machine.messages import mentor_involved
 from workflows.machine.model import (
     Booked,
     BookSession,
@@ -60,6 +61,7 @@ CREATED = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 PRICE = 300_000
 INVOICE = "inv-1"
 INSTANT = (Record, SendEmail, Reply)
+END_TEMPLATES = (Template.DECLINED, Template.CANCELLED, Template.EXPIRED)
 
 
 def order_input(start_in: timedelta = timedelta(days=3)) -> OrderInput:
@@ -138,11 +140,36 @@ def _with(world: World, **changes: object) -> World:
 STATUS_CHANGES: set[tuple[OrderStatus, str, OrderStatus]] = set()
 
 
+# Every breach of the rules on who is emailed when, as steps are taken (the model tests check
+# it stays empty).
+EMAIL_BREACHES: list[str] = []
+
+
 def _step(m: Machine, event: Event, now: datetime) -> tuple[Machine, list[Command]]:
     after, commands = machine.step(m, event, now)
     if after.status != m.status:
         STATUS_CHANGES.add((m.status, event_name(event), after.status))
+    EMAIL_BREACHES.extend(email_breaches(m, after, event, commands))
     return after, commands
+
+
+def email_breaches(m: Machine, after: Machine, event: Event, commands: list[Command]) -> list[str]:
+    """The mentor is asked once, and only for a paid order nobody decided on; once they know of
+    the order (asked, or decided), they hear how it ends (every end but completion); an order
+    they never heard of ends without an email to them."""
+    to_mentor = [c.template for c in commands if isinstance(c, SendEmail) and c.to == Role.MENTOR]
+    breaches = []
+    asked = m.decision_deadline is not None
+    asked_wrongly = after.payment is None or m.decision is not None or asked
+    if Template.MENTOR_REQUEST in to_mentor and asked_wrongly:
+        breaches.append(f"a mentor request for an unpaid, decided or asked order ({event})")
+    ended = m.status not in TERMINAL_STATUSES and after.status in TERMINAL_STATUSES
+    if ended and after.invoice is not None and after.status != OrderStatus.COMPLETED:
+        told = any(template in END_TEMPLATES for template in to_mentor)
+        if told != mentor_involved(after):
+            what = "told of" if told else "not told of"
+            breaches.append(f"the mentor {what} a {after.status} order ({event})")
+    return breaches
 
 
 def feed(world: World, event: Event) -> World:

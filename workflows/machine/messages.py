@@ -153,8 +153,16 @@ def decline(
     b.reply(requested, after=recorded)
 
 
+def mentor_involved(m: Machine) -> bool:
+    """Whether the mentor knows of the order: asked to decide (the request goes out with the
+    payment, and sets the decision deadline), or decided already. Only then are they told how
+    it ends; an unpaid order nobody decided on ends without troubling them."""
+    return m.decision_deadline is not None or m.decision is not None
+
+
 def cancel(b: Builder, request: Cancel, requested: Requested | None) -> None:
     reason = CANCEL_REASONS[request.by]
+    involved = mentor_involved(b.m)
     if b.m.event_id is not None:
         b.issue(DeleteEvent(b.new_id()))
     b.finish(OrderStatus.CANCELLED, reason, request.text)
@@ -163,7 +171,8 @@ def cancel(b: Builder, request: Cancel, requested: Requested | None) -> None:
     )
     refund = b.refund()
     b.email(Template.CANCELLED, Role.MENTEE, reason=reason, reason_text=request.text, refund=refund)
-    b.email(Template.CANCELLED, Role.MENTOR, reason=reason, reason_text=request.text)
+    if involved:
+        b.email(Template.CANCELLED, Role.MENTOR, reason=reason, reason_text=request.text)
     b.reply(requested, after=recorded)
 
 
@@ -214,7 +223,8 @@ def matches_order(m: Machine, invoice: InvoiceSeen) -> bool:
 
 
 def accept_payment(b: Builder, invoice: InvoiceSeen) -> None:
-    """A verified payment of the whole price, while the order awaits it."""
+    """A verified payment of the whole price, while the order awaits it: booking if the mentor
+    approved already, else the mentor is asked now (never before the mentee has paid)."""
     b.take_payment(invoice)
     b.unflag(Flag.PAYMENT_MISMATCH, Flag.PAYMENT_UNVERIFIED)
     data: dict[str, object] = {
@@ -231,6 +241,9 @@ def accept_payment(b: Builder, invoice: InvoiceSeen) -> None:
     b.set(decision_deadline=deadline)
     b.record_data("payment_received", data, OrderStatus.AWAITING_MENTOR)
     b.email(Template.PAYMENT_RECEIVED, Role.MENTEE, next_step=OrderStatus.AWAITING_MENTOR)
+    if b.m.decision is None:
+        # The mentor is asked once there is something to decide: a paid order, not decided yet.
+        b.email(Template.MENTOR_REQUEST, Role.MENTOR, decision_deadline=deadline.isoformat())
 
 
 def on_timer(b: Builder, timer: Timer) -> None:

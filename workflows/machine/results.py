@@ -6,7 +6,13 @@ from mentoring.domain import TERMINAL_STATUSES, OrderStatus, RefundStatus
 from workflows.machine import deadlines
 from workflows.machine.builder import Builder
 from workflows.machine.codes import Closing, Failure, Flag, Reason, Refusal, Role, Template
-from workflows.machine.messages import accept_payment, cancel, decline, matches_order
+from workflows.machine.messages import (
+    accept_payment,
+    cancel,
+    decline,
+    matches_order,
+    mentor_involved,
+)
 from workflows.machine.model import (
     Booked,
     BookSession,
@@ -122,10 +128,7 @@ def _on_invoice_created(b: Builder, invoice: InvoiceSeen | None) -> None:
     b.set(invoice=invoice)
     b.record("invoice_issued", invoice_id=invoice.invoice_id)
     b.email(Template.INVOICE, Role.MENTEE)
-    # The deadline runs from the payment, which comes later: promising the earliest it can be
-    # means a mentor who answers by then is never late.
-    promise = deadlines.decision_deadline(b.m.order.policy, b.now, b.m.start)
-    b.email(Template.MENTOR_REQUEST, Role.MENTOR, decision_deadline=promise.isoformat())
+    # The mentor hears of the order once it is paid (`accept_payment`), not before.
 
 
 def _on_invoice_read(b: Builder, invoice: InvoiceSeen | None, failure: Failure | None) -> None:
@@ -180,6 +183,7 @@ def _on_invoice_closed(
         accept_payment(b, paid)  # the mentee paid just before the invoice closed
         return
     expiry = reason or Reason.PAYMENT_DEADLINE_PASSED
+    involved = mentor_involved(b.m)  # only a mentor who approved before the payment
     if paid is None:
         b.set(payment_expired=True)
     else:
@@ -188,6 +192,8 @@ def _on_invoice_closed(
     b.record(expiry, becomes=OrderStatus.EXPIRED)
     b.refund()
     b.email(Template.EXPIRED, Role.MENTEE)
+    if involved:
+        b.email(Template.EXPIRED, Role.MENTOR)
 
 
 def _on_booked(b: Builder, booked: Booked | None, failure: Failure | None) -> None:
@@ -206,6 +212,7 @@ def _on_booked(b: Builder, booked: Booked | None, failure: Failure | None) -> No
     b.record("booking_failed", becomes=OrderStatus.FAILED, error=failure)
     refund = b.refund()
     b.email(Template.DECLINED, Role.MENTEE, "failed", reason=Reason.BOOKING_FAILED, refund=refund)
+    b.email(Template.DECLINED, Role.MENTOR, "failed", reason=Reason.BOOKING_FAILED)
 
 
 def _on_slot_claimed(
