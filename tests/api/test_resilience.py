@@ -52,7 +52,7 @@ async def test_callback_stored_while_temporal_is_down_reaches_the_order(stack: S
 
 
 async def test_worker_restart_mid_order_loses_nothing_and_repeats_nothing(stack: Stack) -> None:
-    mentor, order = await stack.new_order()
+    _, order = await stack.new_order()
     await stack.wait_for_template(order["mentee"]["email"], "invoice")
     assert (await stack.decide(order["id"], "approve")).status_code == 200
 
