@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 from googleapiclient.errors import HttpError
 from sqlalchemy import select, update
@@ -26,9 +25,8 @@ from activities.google_services import GoogleServices
 from mentoring.db import session_factory
 from mentoring.settings import Settings
 from mentoring.tables import SentEmail
-from mentoring.tokens import mentor_token
+from mentoring.tokens import decision_page_url, order_page_url
 
-DATETIME_KEYS = ("start", "old_start", "payment_deadline", "decision_deadline")
 MESSAGE_ID_DOMAIN = "mentoring.invalid"
 
 
@@ -47,19 +45,6 @@ class Claim(enum.Enum):
 
 
 @dataclass
-class CalendarInvite:
-    uid: str
-    summary: str
-    description: str
-    start_time: datetime
-    end_time: datetime
-    location: str
-    organizer_email: str
-    attendee_emails: list[str]
-    sequence: int = 0
-
-
-@dataclass
 class SendEmailInput:
     key: str
     order_id: str
@@ -68,44 +53,8 @@ class SendEmailInput:
     to_name: str
     locale: str
     timezone: str = "Asia/Jakarta"
+    """The recipient's own time zone: every date and time in the email is shown in it."""
     context: dict[str, str] = field(default_factory=dict)
-    invite: CalendarInvite | None = None
-
-
-def _ics_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _ics_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def build_ics(invite: CalendarInvite) -> str:
-    lines = [
-        "BEGIN:VCALENDAR",
-        "PRODID:-//Nusademy//Mentoring Orders//EN",
-        "VERSION:2.0",
-        "METHOD:REQUEST",
-        "BEGIN:VEVENT",
-        f"UID:{invite.uid}",
-        f"SEQUENCE:{invite.sequence}",
-        f"DTSTAMP:{_ics_time(invite.start_time)}",
-        f"DTSTART:{_ics_time(invite.start_time)}",
-        f"DTEND:{_ics_time(invite.end_time)}",
-        f"SUMMARY:{_ics_text(invite.summary)}",
-        f"DESCRIPTION:{_ics_text(invite.description)}",
-        f"LOCATION:{_ics_text(invite.location)}",
-        f"ORGANIZER:mailto:{invite.organizer_email}",
-        *(f"ATTENDEE;RSVP=TRUE:mailto:{email}" for email in invite.attendee_emails),
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _local_time(value: str, timezone: str) -> str:
-    moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
-    return moment.strftime("%Y-%m-%d %H:%M %Z")
 
 
 class EmailActivities:
@@ -114,37 +63,40 @@ class EmailActivities:
         self._google = google
         self._settings = settings
 
-    def _render_context(self, request: SendEmailInput) -> dict[str, str]:
-        context = dict(request.context)
-        for key in DATETIME_KEYS:
-            if context.get(key):
-                context[key] = _local_time(context[key], request.timezone)
-        if "mentor_id" in context:
-            token = mentor_token(
-                self._settings.mentor_token_secret, request.order_id, context["mentor_id"]
-            )
-            base = f"{self._settings.public_base_url}/v1/orders/{request.order_id}/decision"
-            context["approve_url"] = f"{base}?decision=approve&token={token}"
-            context["decline_url"] = f"{base}?decision=decline&token={token}"
-        return context
+    def _links(self, request: SendEmailInput) -> dict[str, str]:
+        """The signed links a recipient follows: a mentee's order page from every email, a
+        mentor's decision page (where Approve and Decline are buttons) from a request."""
+        base, secret = self._settings.public_base_url, self._settings.mentor_token_secret
+        context = request.context
+        if context.get("role") == "mentee":
+            return {"order_url": order_page_url(base, secret, request.order_id)}
+        if context.get("role") == "mentor" and context.get("mentor_id"):
+            return {
+                "decision_url": decision_page_url(
+                    base, secret, request.order_id, context["mentor_id"]
+                )
+            }
+        return {}
 
     def _mime(self, request: SendEmailInput) -> EmailMessage:
-        subject, body = render(request.template, request.locale, self._render_context(request))
+        """HTML with its plain-text alternative (multipart/alternative). No calendar file:
+        Google sends the invitations (docs/decisions/0021-google-sends-the-invitations.md)."""
+        email = render(
+            request.template,
+            request.locale,
+            {**request.context, **self._links(request)},
+            timezone=request.timezone,
+            currency=request.context.get("currency") or "IDR",
+        )
         message = EmailMessage()
         message["To"] = f"{request.to_name} <{request.to_email}>"
         message["From"] = f"Nusademy <{self._settings.google_organizer_email}>"
-        message["Subject"] = subject
+        message["Subject"] = email.subject
         message["Message-ID"] = message_id_for(request.key)
         message["X-Idempotency-Key"] = request.key
-        message.set_content(body)
-        if request.invite is not None:
-            message.add_attachment(
-                build_ics(request.invite).encode(),
-                maintype="text",
-                subtype="calendar",
-                filename="invite.ics",
-                params={"method": "REQUEST"},
-            )
+        message["Content-Language"] = request.locale
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
         return message
 
     def _send(self, message: EmailMessage) -> str:

@@ -1,11 +1,15 @@
 """Helpers the tests share: waiting on a condition, request bodies, the stack's handles."""
 
 import asyncio
+import re
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -223,3 +227,67 @@ def order_body(mentor_id: str, **overrides: Any) -> dict[str, Any]:
         **overrides,
     }
     return body
+
+
+# ---- reading an email as its recipient's mail program shows it ---------------------------------
+
+
+@dataclass(frozen=True)
+class ReadEmail:
+    subject: str
+    content_type: str
+    text: str
+    html: str
+    others: list[str]
+    """The content types of the parts that are neither the text nor the HTML body."""
+
+
+def read_email(raw: bytes) -> ReadEmail:
+    """The RFC 822 message `raw`, its text and HTML bodies decoded."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    bodies = [part for part in (text, html) if part is not None]
+    return ReadEmail(
+        subject=str(message["Subject"]),
+        content_type=message.get_content_type(),
+        text=text.get_content() if text is not None else "",
+        html=html.get_content() if html is not None else "",
+        others=[
+            part.get_content_type()
+            for part in message.walk()
+            if not part.is_multipart() and not any(part is body for body in bodies)
+        ],
+    )
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+        self.links: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("head", "style", "script")
+        self.links += [value for name, value in attrs if tag == "a" and name == "href" and value]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("head", "style", "script")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.words.append(data)
+
+
+def html_text(html: str) -> str:
+    """What an HTML body shows, its whitespace collapsed (entities decoded)."""
+    page = _Page()
+    page.feed(html)
+    return re.sub(r"[ \t\r\n]+", " ", " ".join(page.words)).strip()  # no-break spaces kept
+
+
+def html_links(html: str) -> list[str]:
+    """Where an HTML body's links lead."""
+    page = _Page()
+    page.feed(html)
+    return page.links

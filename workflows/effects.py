@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         CancelSessionInput,
         MoveSessionInput,
     )
-    from activities.email import CalendarInvite, EmailActivities, SendEmailInput
+    from activities.email import EmailActivities, SendEmailInput
     from activities.payments import (
         CreateInvoiceInput,
         ExpireInvoiceInput,
@@ -329,43 +329,37 @@ class Effects:
         return Booked(booked.event_id, booked.meet_url)
 
     def _email(self, command: SendEmail, m: Machine) -> SendEmailInput:
+        """What the email says, from the order as the step that sent it left it: the amounts
+        actually paid and refunded, reasons as codes (the templates word them), times as ISO
+        (shown in the recipient's own zone). No calendar file: Google's event invites both
+        (docs/decisions/0021-google-sends-the-invitations.md)."""
         order = self._order
         person = order.mentee if command.to == Role.MENTEE else order.mentor
-        data = dict(command.data)
         context = {
             "order_id": order.order_id,
+            "role": str(command.to),
             "topic": order.topic,
             "mentee_name": order.mentee.name,
             "mentor_name": order.mentor.name,
             "name": person.name,
             "start": m.start.isoformat(),
+            "duration": str(order.duration_minutes),
+            "notes": order.notes or "",
             "amount": str(order.amount),
+            "currency": order.currency,
+            "paid": str(m.payment.amount) if m.payment else "",
+            "refunded": str(m.refund.amount) if m.refund.amount is not None else "",
+            "refund": str(m.refund.status),
             "payment_deadline": m.payment_deadline.isoformat(),
+            "decision_deadline": m.decision_deadline.isoformat() if m.decision_deadline else "",
             "meet_url": m.meet_url or "",
             "invoice_url": m.invoice.url if m.invoice else "",
-            "notes": order.notes or "",
-            "duration": str(order.duration_minutes),
-            "reason": "",
-            "reason_text": "",
-            "refund": "",
-            **data,
+            "reason": str(m.reason or ""),
+            "reason_text": m.reason_text or "",
+            **dict(command.data),
         }
         if command.to == Role.MENTOR:
             context["mentor_id"] = order.mentor.id
-        if command.template == "refund_issued" and m.refund.amount is not None:
-            context["amount"] = str(m.refund.amount)
-        invite = None
-        if command.template == "confirmed" and m.meet_url:
-            invite = CalendarInvite(
-                uid=f"{self._event_id}@google.com",
-                summary=f"Mentoring: {order.topic}",
-                description=f"Google Meet: {m.meet_url}",
-                start_time=m.start,
-                end_time=m.end,
-                location=m.meet_url,
-                organizer_email=order.mentor.email,
-                attendee_emails=[order.mentee.email, order.mentor.email],
-            )
         return SendEmailInput(
             key=email_key(order.order_id, f"{command.template}:{person.email}", command.occurrence),
             order_id=order.order_id,
@@ -375,5 +369,4 @@ class Effects:
             locale=person.locale,
             timezone=person.timezone,
             context=context,
-            invite=invite,
         )

@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from mentoring.domain import calendar_event_id_for, workflow_id_for
-from tests.support import Stack, paid_callback, wait_until
+from tests.support import Stack, html_links, paid_callback, wait_until
 
 
 async def test_created_order_has_its_invoice_and_price(stack: Stack) -> None:
@@ -46,8 +46,16 @@ async def test_pay_then_approve_books_the_session(stack: Stack) -> None:
     attendees = {a["email"] for a in events[0]["attendees"]}
     assert attendees == {mentor["email"], order["mentee"]["email"]}
     await stack.wait_for_template(mentor["email"], "confirmed")
-    invites = [m for m in await stack.mail_to(mentor["email"]) if m["attachments"]]
-    assert invites and invites[0]["attachments"][0]["filename"].endswith(".ics")
+    await stack.wait_for_template(order["mentee"]["email"], "confirmed")
+    # Google's event invites both (sendUpdates): no .ics of our own beside it.
+    mentee_mail = await stack.mail_to(order["mentee"]["email"])
+    mail = mentee_mail + await stack.mail_to(mentor["email"])
+    assert all(m["attachments"] == [] and m["body"] and m["html"] for m in mail)
+    # Every mentee email leads to the order page.
+    order_page = f"{stack.settings.public_base_url}/pages/order/"
+    for m in mentee_mail:
+        assert order_page in m["body"], m["subject"]
+        assert [url for url in html_links(m["html"]) if url.startswith(order_page)], m["subject"]
 
 
 async def test_approve_then_pay_books_the_session(stack: Stack) -> None:

@@ -64,6 +64,26 @@ def test_send_stores_the_parsed_message(gmail: Any, sandbox: httpx.Client) -> No
     assert base64.b64decode(attachment["content_base64"]) == ICS.encode()
 
 
+def test_html_with_its_text_alternative_is_decoded(gmail: Any, sandbox: httpx.Client) -> None:
+    """As the email activity sends them: multipart/alternative, no attachment, non-ASCII (no-break
+    spaces in money and times, Indonesian words) in both parts."""
+    text = "Halo Budi,\n\nPembayaran Anda sebesar Rp\u00a0300.000 telah kami terima.\n"
+    html = "<p>Halo Budi,</p><p>Pembayaran Anda sebesar <b>Rp&nbsp;300.000</b> \u2014 terima.</p>\n"
+    message = EmailMessage()
+    message["To"] = "Budi Santoso <budi@example.com>"
+    message["Subject"] = "Pembayaran diterima: Karier \u2014 data"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+
+    gmail.users().messages().send(userId="me", body={"raw": _raw(message)}).execute()
+
+    [mail] = sandbox.get("/sandbox/mail").json()
+    assert mail["headers"]["Content-Type"].startswith("multipart/alternative")
+    assert mail["body"] == text and mail["html"] == html
+    assert mail["subject"] == "Pembayaran diterima: Karier \u2014 data"
+    assert mail["attachments"] == []
+
+
 def test_plain_message_without_padding(gmail: Any, sandbox: httpx.Client) -> None:
     message = EmailMessage()
     message["To"] = "budi@example.com"

@@ -4,12 +4,12 @@ Deadlines, reminders and completion run on the workflow's own clock: the dev ser
 time skipping moves it forward, so no test waits real hours.
 """
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from activities.email_templates import when
 from mentoring.domain import calendar_event_id_for, workflow_id_for
-from tests.support import Stack, paid_callback, session_start, wait_until
+from tests.support import Stack, html_text, paid_callback, session_start, wait_until
 
 EWALLET = {"payment_method": "EWALLET", "payment_channel": "OVO"}
 
@@ -109,9 +109,9 @@ async def test_paid_without_decision_waits_for_the_mentor_with_a_deadline(stack:
     )
     await stack.wait_for_template(mentor["email"], "mentor_request")
     [request] = await stack.mail_to(mentor["email"])
-    *_, promised = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d WIB", request["body"])
-    promised_at = datetime.strptime(promised.replace("WIB", "+0700"), "%Y-%m-%d %H:%M %z")
-    assert promised_at == deadline.replace(second=0, microsecond=0), "the order's own deadline"
+    # The order's own deadline, as the mentor reads it: their language, zone and its name.
+    promised = when(deadline, mentor["timezone"], mentor.get("locale") or "id")
+    assert promised in request["body"] and promised in html_text(request["html"])
     assert await _live_event(stack, order["id"]) is None
 
 
@@ -150,6 +150,14 @@ async def test_short_payment_is_refunded_when_the_payment_deadline_passes(stack:
     [refund] = await _refunds(stack, order["payment"]["invoice_id"])
     assert refund["amount"] == 100_000
     assert _events(expired).count("payment_mismatch") == 1
+    # The emails name what was paid and given back, never the price.
+    await stack.wait_for_template(order["mentee"]["email"], "refund_issued")
+    mail = await stack.mail_to(order["mentee"]["email"])
+    [refunded] = [m for m in mail if m["subject"].startswith("Refund")]
+    [problem] = [m for m in mail if "needs a check" in m["subject"]]
+    for shown in (refunded["body"], html_text(refunded["html"])):
+        assert "IDR\N{NO-BREAK SPACE}100,000" in shown and "300,000" not in shown
+    assert "IDR\N{NO-BREAK SPACE}100,000" in problem["body"]
 
 
 async def test_a_callback_is_believed_only_as_far_as_the_invoice_read_back(stack: Stack) -> None:
