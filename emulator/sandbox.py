@@ -11,7 +11,7 @@ from emulator.clock import iso_millis, utcnow
 from emulator.deps import ConfigDep, StateDep
 from emulator.faults import FaultSpec
 from emulator.payments import Payment, call_back_again, expire_and_call_back, find_invoice, pay
-from emulator.xendit_models import refund_callback
+from emulator.xendit_refunds import refund_callback
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 Json = dict[str, Any]

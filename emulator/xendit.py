@@ -13,14 +13,8 @@ from emulator.errors import xendit_error
 from emulator.faults import Fault
 from emulator.payments import expire
 from emulator.state import EmulatorState, InvoiceRecord, RefundRecord
-from emulator.xendit_models import (
-    CreateInvoiceBody,
-    CreateRefundBody,
-    check_refundable,
-    new_invoice,
-    new_refund,
-    parse_body,
-)
+from emulator.xendit_models import CreateInvoiceBody, new_invoice, parse_body
+from emulator.xendit_refunds import CreateRefundBody, check_refundable, new_refund
 
 router = APIRouter(tags=["xendit"])
 Json = dict[str, Any]

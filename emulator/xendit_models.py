@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from emulator.clock import iso_millis
 from emulator.errors import xendit_error
-from emulator.ids import payment_id, refund_id, virtual_account_number, xendit_object_id
+from emulator.ids import payment_id, virtual_account_number, xendit_object_id
 
 Json = dict[str, Any]
 
@@ -40,9 +40,6 @@ PaymentMethod = Literal[
     "DIRECT_DEBIT",
     "PAYLATER",
 ]
-# What Xendit refunds through its API; bank transfers and retail outlets it does not.
-REFUNDABLE_METHODS = frozenset({"CREDIT_CARD", "EWALLET", "QR_CODE", "DIRECT_DEBIT", "PAYLATER"})
-
 # Channels offered for IDR invoices, by the model list they belong to.
 IDR_BANKS = ("BCA", "BNI", "BRI", "MANDIRI", "PERMATA")
 IDR_RETAIL_OUTLETS = ("ALFAMART", "INDOMARET")
@@ -64,11 +61,11 @@ IDR_CHANNELS = frozenset(
 )
 
 
-class _Body(BaseModel):
+class XenditBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class InvoiceItemBody(_Body):
+class InvoiceItemBody(XenditBody):
     """One line of what is paid for; shown on the checkout page. Xendit takes the invoice's
     `amount` as the truth when the items add up to something else."""
 
@@ -80,7 +77,7 @@ class InvoiceItemBody(_Body):
     category: str | None = Field(default=None, max_length=255)
 
 
-class AddressBody(_Body):
+class AddressBody(XenditBody):
     country: str | None = None
     street_line1: str | None = None
     street_line2: str | None = None
@@ -92,7 +89,7 @@ class AddressBody(_Body):
     is_primary: bool | None = None
 
 
-class CustomerBody(_Body):
+class CustomerBody(XenditBody):
     """Who pays, as the checkout page greets them (xendit-python's `CustomerObject`)."""
 
     id: str | None = None
@@ -112,12 +109,12 @@ class CustomerBody(_Body):
         return value
 
 
-class InvoiceFeeBody(_Body):
+class InvoiceFeeBody(XenditBody):
     type: str
     value: float
 
 
-class CreateInvoiceBody(_Body):
+class CreateInvoiceBody(XenditBody):
     external_id: str = Field(min_length=1, max_length=1000)
     amount: float = Field(ge=1)
     payer_email: str | None = None
@@ -148,16 +145,6 @@ class CreateInvoiceBody(_Body):
         if isinstance(value, bool):
             raise ValueError("must be a number")
         return value
-
-
-class CreateRefundBody(_Body):
-    invoice_id: str | None = None
-    payment_request_id: str | None = None
-    reference_id: str | None = None
-    amount: float | None = Field(default=None, gt=0)
-    currency: str | None = None
-    reason: Literal["FRAUDULENT", "DUPLICATE", "REQUESTED_BY_CUSTOMER", "CANCELLATION", "OTHERS"]
-    metadata: dict[str, Any] | None = None
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -373,64 +360,3 @@ def expired_callback(invoice: Json) -> Json:
         "currency",
     )
     return {key: invoice[key] for key in keys if key in invoice}
-
-
-def new_refund(
-    request: CreateRefundBody,
-    invoice: Json,
-    *,
-    amount: float,
-    now: datetime,
-    status: str = "SUCCEEDED",
-) -> Json:
-    """A refund as `POST /refunds` answers it: SUCCEEDED at once, or PENDING."""
-    stamp = iso_millis(now)
-    return {
-        "id": refund_id(),
-        "payment_request_id": request.payment_request_id or invoice.get("payment_id"),
-        "invoice_id": invoice["id"],
-        "amount": amount,
-        "payment_method_type": invoice.get("payment_method"),
-        "channel_code": invoice.get("payment_channel"),
-        "country": "ID",
-        "currency": request.currency or invoice["currency"],
-        "reference_id": request.reference_id,
-        "status": status,
-        "reason": request.reason,
-        "failure_code": None,
-        "refund_fee_amount": 0.0,
-        "created": stamp,
-        "updated": stamp,
-        "metadata": request.metadata,
-    }
-
-
-def check_refundable(invoice: Json, already_refunded: float, amount: float) -> None:
-    """Refuse, as Xendit does, a refund of an unpaid invoice, of a channel Xendit cannot refund
-    through the API, or of more than what is left of the payment."""
-    if invoice["status"] not in ("PAID", "SETTLED"):
-        raise xendit_error(
-            400, "INELIGIBLE_TRANSACTION", f"the invoice is {invoice['status']}, not PAID"
-        )
-    if invoice.get("payment_method") not in REFUNDABLE_METHODS:
-        raise xendit_error(
-            400,
-            "REFUND_NOT_SUPPORTED",
-            f"payments by {invoice.get('payment_method')} cannot be refunded through the API",
-        )
-    if already_refunded + amount > float(invoice["paid_amount"]) + 1e-9:
-        raise xendit_error(
-            400,
-            "MAXIMUM_REFUND_AMOUNT_REACHED",
-            "the refund amount exceeds the amount paid less earlier refunds",
-        )
-
-
-def refund_callback(refund: Json, business_id: str, now: datetime) -> Json:
-    """The refund webhook: `refund.succeeded` or `refund.failed`, the refund under `data`."""
-    return {
-        "event": f"refund.{str(refund['status']).lower()}",
-        "business_id": business_id,
-        "created": iso_millis(now),
-        "data": refund,
-    }
