@@ -1,8 +1,11 @@
 """Helpers the tests share: waiting on a condition, request bodies, the stack's handles."""
 
 import asyncio
+import json
 import re
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -291,3 +294,26 @@ def html_links(html: str) -> list[str]:
     page = _Page()
     page.feed(html)
     return page.links
+
+
+def modules_loaded_by(modules: list[str], roots: tuple[str, ...]) -> list[str]:
+    """The modules under `roots` that a fresh interpreter has loaded once it imported
+    `modules` (in a subprocess: this one has loaded everything already)."""
+    probe = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"roots = {roots!r}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in roots)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded

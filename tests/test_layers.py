@@ -2,10 +2,9 @@
 the dev runner (they import it), and no service imports the dev runner."""
 
 import ast
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.support import modules_loaded_by
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("api", "workflows", "activities", "emulator", "worker")
@@ -56,21 +55,5 @@ def test_loading_every_shared_module_loads_no_service() -> None:
     """The same at run time, imports by name included: `mentoring.cli` names the modules of
     its commands as strings, imported only when that command runs."""
     modules = [f"mentoring.{path.stem}" for path in _files("mentoring") if path.stem != "__init__"]
-    probe = (
-        "import importlib, json, sys\n"
-        f"for name in {modules!r}:\n"
-        "    importlib.import_module(name)\n"
-        f"roots = {(*SERVICES, DEV_RUNNER)!r}\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in roots)))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    loaded = modules_loaded_by(modules, (*SERVICES, DEV_RUNNER))
     assert loaded == [], f"importing mentoring/ loaded {loaded}"

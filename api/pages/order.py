@@ -22,7 +22,7 @@ router = APIRouter(prefix=ORDER_PAGE_PATH.rstrip("/"), include_in_schema=False)
 
 Token = Annotated[str, Path(max_length=1000)]
 CHANGEABLE = ("awaiting_payment", "awaiting_mentor", "confirmed")
-DONE_NOTICES = ("cancelled", "rescheduled")
+DONE_NOTICES = {Update.CANCEL: "cancelled", Update.RESCHEDULE: "rescheduled"}
 MAX_REASON = 1000
 
 
@@ -47,8 +47,29 @@ async def show_order(
         zone=order.mentee_timezone,
         can_change=order.status in CHANGEABLE,
         base_path=f"{ORDER_PAGE_PATH}{token}",
-        done=done if done in DONE_NOTICES else None,
+        done=done if done in DONE_NOTICES.values() else None,
     )
+
+
+async def _change(
+    request: Request,
+    opened: Opened,
+    temporal: TemporalDep,
+    session: SessionDep,
+    token: str,
+    change: tuple[Update, CancelInput | RescheduleInput, str],
+) -> Response:
+    """Ask the order's workflow for `change` (update, body, action); back to the page, or the
+    page saying why it was refused."""
+    update, body, action = change
+    back = f"{ORDER_PAGE_PATH}{token}"
+    try:
+        await send_request(
+            temporal, session, opened.order, update, body, request_key(token, action)
+        )
+    except ApiError as error:
+        return error_page(request, opened.order.mentee_locale, error, back)
+    return RedirectResponse(f"{back}?done={DONE_NOTICES[update]}", status_code=303)
 
 
 @router.post("/{token}/cancel", response_model=None)
@@ -62,24 +83,12 @@ async def cancel(
     opened = await open_link(request, session, settings, token, mentor=False)
     if not isinstance(opened, Opened):
         return opened
-    order = opened.order
     form = await read_form(request)
     reason = ((form or {}).get("reason") or "").strip() or None
     if form is None or len(reason or "") > MAX_REASON:
-        return notice(request, order.mentee_locale, 400, "bad_form")
-    back = f"{ORDER_PAGE_PATH}{token}"
-    try:
-        await send_request(
-            temporal,
-            session,
-            order,
-            Update.CANCEL,
-            CancelInput(by="mentee", reason=reason),
-            request_key(token, "cancel"),
-        )
-    except ApiError as error:
-        return error_page(request, order.mentee_locale, error, back)
-    return RedirectResponse(f"{back}?done=cancelled", status_code=303)
+        return notice(request, opened.order.mentee_locale, 400, "bad_form")
+    body = CancelInput(by="mentee", reason=reason)
+    return await _change(request, opened, temporal, session, token, (Update.CANCEL, body, "cancel"))
 
 
 @router.post("/{token}/reschedule", response_model=None)
@@ -93,23 +102,13 @@ async def reschedule(
     opened = await open_link(request, session, settings, token, mentor=False)
     if not isinstance(opened, Opened):
         return opened
-    order = opened.order
+    zone = ZoneInfo(opened.order.mentee_timezone)
     form = await read_form(request)
     try:
         local = datetime.fromisoformat((form or {}).get("start", ""))
     except ValueError:
-        return notice(request, order.mentee_locale, 400, "bad_form")
-    start = local.replace(tzinfo=ZoneInfo(order.mentee_timezone)) if local.tzinfo is None else local
-    back = f"{ORDER_PAGE_PATH}{token}"
-    try:
-        await send_request(
-            temporal,
-            session,
-            order,
-            Update.RESCHEDULE,
-            RescheduleInput(start_time=start, by="mentee"),
-            request_key(token, f"reschedule-{start.isoformat()}"),
-        )
-    except ApiError as error:
-        return error_page(request, order.mentee_locale, error, back)
-    return RedirectResponse(f"{back}?done=rescheduled", status_code=303)
+        return notice(request, opened.order.mentee_locale, 400, "bad_form")
+    start = local.replace(tzinfo=zone) if local.tzinfo is None else local
+    body = RescheduleInput(start_time=start, by="mentee")
+    change = (Update.RESCHEDULE, body, f"reschedule-{start.isoformat()}")
+    return await _change(request, opened, temporal, session, token, change)

@@ -12,6 +12,7 @@ would need minutes of skipped time in the middle of a call.
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import random
@@ -51,6 +52,7 @@ from mentoring.domain import (
 )
 from tests.model import world as model
 from tests.model.world import World
+from tests.support import wait_until
 from workflows import machine
 from workflows.late_payment import LatePaymentWorkflow
 from workflows.machine.model import (
@@ -378,13 +380,15 @@ async def in_step(
     handle: WorkflowHandle[Any, Any], providers: ScriptedProviders, expected: Any, trace: list[str]
 ) -> None:
     """Wait (bounded) until the real side shows what the machine expects; then they agree."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + STEP_BOUND_S
-    view = await real_view(handle, providers)
-    while view != expected and loop.time() < deadline:
-        await asyncio.sleep(0.02)
-        view = await real_view(handle, providers)
-    assert view == expected, f"after {trace}"
+    last: list[Any] = []
+
+    async def agrees() -> bool:
+        last[:] = [await real_view(handle, providers)]
+        return bool(last[0] == expected)
+
+    with contextlib.suppress(TimeoutError):
+        await wait_until(agrees, "the workflow to reach the machine's step", STEP_BOUND_S)
+    assert last[0] == expected, f"after {trace}"
 
 
 async def play_trace(client: Client, seed: int) -> tuple[list[str], str]:
