@@ -33,6 +33,7 @@ async def show_order(
     session: SessionDep,
     settings: SettingsDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
+    payment: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     opened = await open_link(request, session, settings, token, mentor=False)
     if not isinstance(opened, Opened):
@@ -48,7 +49,16 @@ async def show_order(
         can_change=order.status in CHANGEABLE,
         base_path=f"{ORDER_PAGE_PATH}{token}",
         done=done if done in DONE_NOTICES.values() else None,
+        payment_notice=payment_notice(order.status, order.paid_at is not None, payment),
     )
+
+
+def payment_notice(status: str, paid: bool, payment: str | None) -> str | None:
+    """What to say to a payer Xendit's checkout sent back (`?payment=success|failed`) while the
+    order still waits for the payment: its webhook may land a moment after the redirect."""
+    if status != "awaiting_payment" or paid:
+        return None
+    return {"success": "payment_confirming", "failed": "payment_failed"}.get(payment or "")
 
 
 async def _change(

@@ -6,9 +6,9 @@ from typing import Any
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from playwright.async_api import Page
 
-from mentoring.tokens import decision_page_url
-from tests.pages.conftest import screenshot
-from tests.support import Stack
+from mentoring.tokens import DECISION_PAGE_PATH, decision_page_url
+from tests.pages.conftest import PAGE_BUDGET_BYTES, measure, screenshot
+from tests.support import Stack, html_links
 
 EWALLET = {"payment_method": "EWALLET", "payment_channel": "OVO"}
 
@@ -20,11 +20,22 @@ async def _paid_order(stack: Stack, **mentor: Any) -> tuple[dict[str, Any], dict
     order = response.json()
     await stack.pay(order["payment"]["invoice_id"], **EWALLET)
     await stack.wait_for_status(order["id"], "awaiting_mentor")
-    settings = stack.settings
-    link = decision_page_url(
-        settings.public_base_url, settings.mentor_token_secret, order["id"], made["id"]
-    )
-    return made, order, link
+    return made, order, await _link_in_the_request_email(stack, made["email"])
+
+
+async def _link_in_the_request_email(stack: Stack, mentor_email: str) -> str:
+    """The link the mentor taps in the decision request Gmail delivered to them."""
+    await stack.wait_for_template(mentor_email, "mentor_request")
+    pages = f"{stack.settings.public_base_url}{DECISION_PAGE_PATH}"
+    links = {
+        link
+        for mail in await stack.mail_to(mentor_email)
+        if mail["headers"]["X-Idempotency-Key"].split(":")[1] == "mentor_request"
+        for link in html_links(mail["html"])
+        if link.startswith(pages)
+    }
+    assert len(links) == 1, links
+    return links.pop()
 
 
 async def test_the_mentor_approves_on_a_phone_and_the_order_is_confirmed(
@@ -40,6 +51,8 @@ async def test_the_mentor_approves_on_a_phone_and_the_order_is_confirmed(
     width = await phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page is {width} px wide on a 360 px phone"
     await screenshot(phone, "mentor-decision-en")
+    figures = await measure(phone, "mentor-decision")
+    assert figures["requests"] == 1 and 0 < figures["bytes"] <= PAGE_BUDGET_BYTES, figures
     # Opening the link (a mail scanner's prefetch) decides nothing.
     assert (await stack.get_order(order["id"]))["status"] == "awaiting_mentor"
 
