@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from emulator import checkout, gmail, google_calendar, oauth, sandbox, xendit
+from emulator import checkout, gmail, google_calendar, google_freebusy, oauth, sandbox, xendit
 from emulator.config import EmulatorConfig
 from emulator.errors import install_error_handler
 from emulator.state import EmulatorState
@@ -17,7 +17,7 @@ def create_app(config: EmulatorConfig) -> FastAPI:
     app.state.emulator_config = config
     app.state.emulator_state = EmulatorState()
     install_error_handler(app)
-    for module in (xendit, oauth, google_calendar, gmail, sandbox, checkout):
+    for module in (xendit, oauth, google_calendar, google_freebusy, gmail, sandbox, checkout):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["sandbox"])

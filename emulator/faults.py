@@ -31,6 +31,7 @@ Operation = Literal[
     "calendar.events.update",
     "calendar.events.delete",
     "calendar.conference",
+    "calendar.freebusy.query",
     "gmail.messages.send",
     "gmail.messages.list",
 ]

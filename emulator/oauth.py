@@ -35,6 +35,15 @@ CALENDAR_SCOPES = frozenset(
         "https://www.googleapis.com/auth/calendar.events.owned",
     }
 )
+# freebusy.query (the discovery document's list); calendar.events alone is not enough.
+FREEBUSY_SCOPES = frozenset(
+    {
+        "https://www.googleapis.com/auth/calendar",
+        "https://www.googleapis.com/auth/calendar.readonly",
+        "https://www.googleapis.com/auth/calendar.events.freebusy",
+        "https://www.googleapis.com/auth/calendar.freebusy",
+    }
+)
 GMAIL_SEND_SCOPES = frozenset(
     {
         "https://mail.google.com/",

@@ -1,16 +1,20 @@
 """Endpoints for programs (tests, scripts): act as the payer, inject faults, look inside."""
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from emulator.calendar_events import new_event
 from emulator.callbacks import deliver
 from emulator.clock import iso_millis, utcnow
 from emulator.deps import ConfigDep, StateDep
 from emulator.faults import FaultSpec
+from emulator.ids import calendar_event_id
 from emulator.payments import Payment, call_back_again, expire_and_call_back, find_invoice, pay
+from emulator.state import EventRecord
 from emulator.xendit_refunds import refund_callback
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
@@ -123,6 +127,54 @@ async def settle_refund(
 async def list_events(state: StateDep) -> list[Json]:
     """Every event, cancelled ones included, each with its `calendarId`."""
     return [{**record.event, "calendarId": record.calendar_id} for record in state.events.values()]
+
+
+class BusyBlock(BaseModel):
+    """The body of `POST /sandbox/calendar/{calendar_id}/busy`: RFC 3339 times with offsets."""
+
+    start: str
+    end: str
+    summary: str = Field(default="Busy", max_length=1024)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware_rfc3339(cls, value: str) -> str:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError as error:
+            raise ValueError("not an RFC 3339 date-time") from error
+        if moment.tzinfo is None:
+            raise ValueError("needs a time zone offset (e.g. +07:00 or Z)")
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: str, info: ValidationInfo) -> str:
+        start = info.data.get("start")
+        if start is not None and datetime.fromisoformat(value) <= datetime.fromisoformat(start):
+            raise ValueError("must be after start")
+        return value
+
+
+@router.post("/calendar/{calendar_id}/busy", status_code=201)
+async def add_busy_block(calendar_id: str, block: BusyBlock, state: StateDep) -> Json:
+    """An event the calendar's owner put on their own calendar (organizer and creator are
+    `calendar_id`, confirmed, opaque), so Calendar's freeBusy reports the time busy. Answers
+    the event as Calendar's API would."""
+    event = new_event(
+        {
+            "summary": block.summary,
+            "start": {"dateTime": block.start},
+            "end": {"dateTime": block.end},
+        },
+        event_id=calendar_event_id(),
+        calendar_email=calendar_id,
+        principal=calendar_id,
+        now=utcnow(),
+        conference=None,
+    )
+    state.events[(calendar_id, event["id"])] = EventRecord(calendar_id, event)
+    return event
 
 
 @router.get("/mail")
