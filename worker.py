@@ -14,10 +14,10 @@ from temporalio.worker import Worker
 
 from activities.calendar import CalendarActivities
 from activities.email import EmailActivities
-from activities.google_services import GoogleServices
 from activities.payments import XenditActivities
 from activities.records import RecordActivities, TimelineActivities
 from mentoring.db import create_engine
+from mentoring.google_services import GoogleServices
 from mentoring.settings import Settings, get_settings
 from mentoring.temporal import connect_temporal
 from workflows.late_payment import LatePaymentWorkflow

@@ -16,7 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.blocking import in_thread
-from activities.google_services import GoogleServices
+from mentoring.google_services import GoogleServices
 
 HEARTBEAT_EVERY_S = 5.0
 # Google makes the Meet room within a second or two: look soon, then less often.

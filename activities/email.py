@@ -21,8 +21,8 @@ from temporalio import activity
 
 from activities.blocking import in_thread
 from activities.email_templates import render
-from activities.google_services import GoogleServices
 from mentoring.db import session_factory
+from mentoring.google_services import GoogleServices
 from mentoring.settings import Settings
 from mentoring.tables import SentEmail
 from mentoring.tokens import decision_page_url, order_page_url

@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError
 from mentoring.settings import Settings
-from mentoring.tokens import verify_mentor_token
+from mentoring.tokens import verify_availability_token, verify_mentor_token
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -106,6 +106,32 @@ def require_order_actor(
     return Caller("mentor", order_id=order_id, mentor_id=uuid.UUID(token_mentor))
 
 
+def require_mentor_or_admin(
+    mentor_id: uuid.UUID,
+    settings: SettingsDep,
+    credentials: BearerDep,
+    token: Annotated[
+        str | None, Query(description="the mentor's availability token", max_length=1000)
+    ] = None,
+) -> Caller:
+    """The admin key, or the mentor's own availability token (as Bearer or `?token=`)."""
+    caller = _key_caller(settings, credentials)
+    if caller is not None:
+        if caller.role != "admin":
+            raise ApiError(403, "forbidden", "only an admin or the mentor may do this")
+        return caller
+    candidate = token or (credentials.credentials if credentials else None)
+    if candidate is None or not settings.mentor_token_secret:
+        raise _UNAUTHENTICATED
+    verified = verify_availability_token(settings.mentor_token_secret, candidate)
+    if verified is None:
+        raise ApiError(401, "invalid_token", "the link is invalid or has expired")
+    if verified != str(mentor_id):
+        raise ApiError(403, "forbidden", "this link is for another mentor")
+    return Caller("mentor", mentor_id=mentor_id)
+
+
 AdminCaller = Annotated[Caller, Depends(require_admin)]
 FrontendCaller = Annotated[Caller, Depends(require_frontend_or_admin)]
 OrderActor = Annotated[Caller, Depends(require_order_actor)]
+MentorOrAdmin = Annotated[Caller, Depends(require_mentor_or_admin)]

@@ -12,9 +12,10 @@ from prometheus_client import make_asgi_app
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from api.calendar_busy import CalendarBusy
 from api.errors import install_error_handlers
 from api.pages import decision, order
-from api.routers import health, mentors, orders, webhooks
+from api.routers import availability, health, mentors, orders, webhooks
 from api.webhook_relay import run_relay
 from mentoring.db import create_engine, session_factory
 from mentoring.settings import Settings, get_settings
@@ -79,10 +80,12 @@ def create_app(
         swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = app_settings
+    app.state.calendar_busy = CalendarBusy(app_settings)
     install_error_handlers(app)
     for router in (
         health.router,
         mentors.router,
+        availability.router,
         orders.router,
         webhooks.router,
         decision.router,

@@ -17,7 +17,7 @@ from pydantic import (
 
 from mentoring.tables import Mentor, Order, OrderEvent
 
-_TIMEZONES: list[JsonValue] = [*sorted(available_timezones())]
+TIMEZONES: list[JsonValue] = [*sorted(available_timezones())]
 # Postgres cannot store NUL in text: refuse it (422) rather than fail on the insert (500).
 NO_NUL = r"^[^\x00]*$"
 # Names and the topic go into email headers (To, Subject): one line, no control characters.
@@ -40,7 +40,7 @@ class MentorCreate(BaseModel):
     timezone: str = Field(
         default="Asia/Jakarta",
         description="an IANA time zone",
-        json_schema_extra={"enum": _TIMEZONES},
+        json_schema_extra={"enum": TIMEZONES},
     )
     hourly_rate: int = Field(gt=0, le=100_000_000, description="IDR per hour")
     calendar_id: str | None = Field(default=None, max_length=320, pattern=NO_NUL)
@@ -60,6 +60,7 @@ class MentorOut(BaseModel):
     hourly_rate: int
     calendar_id: str | None
     locale: str
+    active: bool
 
     @classmethod
     def of(cls, mentor: Mentor) -> "MentorOut":
@@ -71,6 +72,7 @@ class MentorOut(BaseModel):
             hourly_rate=mentor.hourly_rate,
             calendar_id=mentor.calendar_id,
             locale=mentor.locale,
+            active=mentor.active,
         )
 
 
@@ -83,7 +85,7 @@ class MenteeIn(BaseModel):
     timezone: str = Field(
         default="Asia/Jakarta",
         description="an IANA time zone: the mentee's emails and pages show times in it",
-        json_schema_extra={"enum": _TIMEZONES},
+        json_schema_extra={"enum": TIMEZONES},
     )
 
     @field_validator("timezone")

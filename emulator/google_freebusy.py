@@ -10,11 +10,11 @@ A calendar's busy time is every event the emulator holds on it that is not cance
 are merged into one, earliest first. Times are written in the request's `timeZone` (UTC, with
 `Z`, by default); the answer's timeMin and timeMax are UTC with milliseconds, as Google's.
 
-A calendar is known, and answered, when it is the caller's own (the token's principal, which
-"primary" names) or holds any event, cancelled ones included; `POST /sandbox/calendar/{id}/busy`
-makes one by adding an event. Any other id gets Google's per-calendar
-`"errors": [{"domain": "global", "reason": "notFound"}]` (with `"busy": []`), which is what
-Google answers for a calendar the caller cannot see; the query as a whole still succeeds.
+Every calendar is known, and answered (empty when it holds no event), as in a Workspace whose
+calendars are all visible to the service, except an id in the reserved `.invalid` domain
+(`ghost@calendar.invalid`), which stands for a calendar the caller cannot see: it gets Google's
+per-calendar `"errors": [{"domain": "global", "reason": "notFound"}]` (with `"busy": []`); the
+query as a whole still succeeds.
 
 Not emulated: groups (no id is a group), recurring events' later instances (only the event's
 own start and end count), and attendees' calendars (an event is on its organizer's calendar
@@ -165,10 +165,13 @@ def _written(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).isoformat(timespec="seconds")
 
 
-def _known(state: EmulatorState, calendar: str, principal: str) -> bool:
+HIDDEN_DOMAIN_SUFFIX = ".invalid"
+
+
+def _known(calendar: str, principal: str) -> bool:
     if calendar == principal:
         return True
-    return any(record.calendar_id == calendar for record in state.events.values())
+    return not calendar.lower().endswith(HIDDEN_DOMAIN_SUFFIX)
 
 
 def _error_entry(reason: str) -> Json:
@@ -197,7 +200,7 @@ async def query_free_busy(request: Request, state: StateDep) -> Json:
         calendar = token.principal if item_id == "primary" else item_id
         if index >= limit:
             calendars[item_id] = _error_entry("tooManyCalendarsRequested")
-        elif not _known(state, calendar, token.principal):
+        elif not _known(calendar, token.principal):
             calendars[item_id] = _error_entry("notFound")
         else:
             periods = busy_periods(state, calendar, (low, high))

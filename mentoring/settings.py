@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     google_credentials_file: Path | None = None
     google_organizer_email: str = "sessions@nusademy.example"
     google_calendar_id: str = "primary"
+    # The mentors' own calendars (free/busy) are asked for at most this long, and their answer
+    # kept this long; without an answer in time, slots come from availability and orders alone.
+    google_freebusy_timeout: timedelta = timedelta(seconds=2)
+    google_freebusy_cache_ttl: timedelta = timedelta(seconds=60)
 
     # Who may call the API.
     admin_api_key: str = ""

@@ -33,7 +33,19 @@ class Mentor(Base):
     hourly_rate: Mapped[int] = mapped_column(BigInteger)
     calendar_id: Mapped[str | None] = mapped_column(String(320))
     locale: Mapped[str] = mapped_column(String(8), default="id")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MentorAvailability(Base):
+    """A mentor's availability (`mentoring.availability.Availability` as JSON); no row: the
+    mentor is bookable at any time."""
+
+    __tablename__ = "mentor_availability"
+
+    mentor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mentors.id"), primary_key=True)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Order(Base):

@@ -13,6 +13,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 _SALT = "mentor-order"
 _MENTEE_SALT = "mentee-order"
+_AVAILABILITY_SALT = "mentor-availability"
+
+# A mentor keeps the link to their own hours for a while: it changes nothing but those hours.
+AVAILABILITY_LINK_TTL = timedelta(days=30)
 
 # A mentee follows an order from its emails for as long as it may matter (refunds included).
 MENTEE_LINK_TTL = timedelta(days=400)
@@ -51,6 +55,22 @@ def verify_mentee_token(secret: str, token: str, max_age: timedelta) -> str | No
     except BadSignature:
         return None
     return str(data["o"]) if isinstance(data, dict) and "o" in data else None
+
+
+def availability_token(secret: str, mentor_id: str) -> str:
+    """Lets the mentor read and set their own availability, and nothing else."""
+    return URLSafeTimedSerializer(secret, salt=_AVAILABILITY_SALT).dumps({"m": mentor_id})
+
+
+def verify_availability_token(secret: str, token: str) -> str | None:
+    """The mentor id of a valid availability token, or None if forged or expired."""
+    try:
+        data = URLSafeTimedSerializer(secret, salt=_AVAILABILITY_SALT).loads(
+            token, max_age=int(AVAILABILITY_LINK_TTL.total_seconds())
+        )
+    except BadSignature:
+        return None
+    return str(data["m"]) if isinstance(data, dict) and "m" in data else None
 
 
 def decision_page_url(base_url: str, secret: str, order_id: str, mentor_id: str) -> str:

@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
@@ -123,6 +124,9 @@ async def stack(
         xendit_callback_token="test-callback-token",
         google_api_url=sandbox_url,
         google_credentials_file=credentials,
+        # Each request reads the mentor's calendar afresh: a test's busy block shows at once.
+        # (tests/api/test_calendar_busy.py covers the cache.)
+        google_freebusy_cache_ttl=timedelta(0),
         admin_api_key="test-admin-key",
         frontend_api_key="test-frontend-key",
         mentor_token_secret="test-mentor-secret",

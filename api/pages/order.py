@@ -2,13 +2,14 @@
 stands, in the mentee's language and time zone; the payment link while unpaid, the Meet link
 once confirmed; cancel and reschedule, which the order's own policy may refuse."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.bookability import CalendarBusyDep, check_reschedulable
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.ordering import send_request
@@ -108,6 +109,7 @@ async def reschedule(
     session: SessionDep,
     settings: SettingsDep,
     temporal: TemporalDep,
+    busy: CalendarBusyDep,
 ) -> Response:
     opened = await open_link(request, session, settings, token, mentor=False)
     if not isinstance(opened, Opened):
@@ -119,6 +121,11 @@ async def reschedule(
     except ValueError:
         return notice(request, opened.order.mentee_locale, 400, "bad_form")
     start = local.replace(tzinfo=zone) if local.tzinfo is None else local
+    try:
+        await check_reschedulable(session, busy, opened.order, start, datetime.now(UTC))
+    except ApiError as error:
+        back = f"{ORDER_PAGE_PATH}{token}"
+        return error_page(request, opened.order.mentee_locale, error, back)
     body = RescheduleInput(start_time=start, by="mentee")
     change = (Update.RESCHEDULE, body, f"reschedule-{start.isoformat()}")
     return await _change(request, opened, temporal, session, token, change)

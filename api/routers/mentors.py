@@ -1,4 +1,5 @@
-"""Mentors: created by admin, read by the frontend."""
+"""Mentors: created and changed by admin, read by the frontend. A mentor made inactive takes no
+new orders; their orders run to their end, at the price fixed when each was created."""
 
 import uuid
 from typing import Annotated, Any
@@ -9,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import AdminCaller, FrontendCaller, SessionDep
 from api.errors import ApiError, error_responses
+from api.mentor_schemas import MentorUpdate
 from api.schemas import MentorCreate, MentorOut
 from mentoring.tables import Mentor
 
@@ -38,6 +40,11 @@ CREATE_EXAMPLES: dict[str, Any] = {
     },
 }
 
+UPDATE_EXAMPLES: dict[str, Any] = {
+    "rate": {"summary": "A new hourly rate (new orders only)", "value": {"hourly_rate": 350000}},
+    "retire": {"summary": "No new orders", "value": {"active": False}},
+}
+
 
 @router.post(
     "", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 401, 403, 409, 422, 503)
@@ -47,7 +54,7 @@ async def create_mentor(
     _: AdminCaller,
     session: SessionDep,
 ) -> MentorOut:
-    mentor = Mentor(id=uuid.uuid4(), **body.model_dump(mode="json"))
+    mentor = Mentor(id=uuid.uuid4(), active=True, **body.model_dump(mode="json"))
     session.add(mentor)
     try:
         await session.commit()
@@ -67,4 +74,24 @@ async def get_mentor(mentor_id: uuid.UUID, _: FrontendCaller, session: SessionDe
     mentor = await session.get(Mentor, mentor_id)
     if mentor is None:
         raise ApiError(404, "mentor_not_found", "no mentor with this id")
+    return MentorOut.of(mentor)
+
+
+@router.patch("/{mentor_id}", responses=error_responses(400, 401, 403, 404, 409, 422, 503))
+async def update_mentor(
+    mentor_id: uuid.UUID,
+    body: Annotated[MentorUpdate, Body(openapi_examples=UPDATE_EXAMPLES)],
+    _: AdminCaller,
+    session: SessionDep,
+) -> MentorOut:
+    mentor = await session.get(Mentor, mentor_id)
+    if mentor is None:
+        raise ApiError(404, "mentor_not_found", "no mentor with this id")
+    for name, value in body.model_dump(mode="json", exclude_unset=True).items():
+        if value is not None or name == "calendar_id":
+            setattr(mentor, name, value)
+    try:
+        await session.commit()
+    except IntegrityError as error:
+        raise ApiError(409, "mentor_exists", "a mentor with this email already exists") from error
     return MentorOut.of(mentor)

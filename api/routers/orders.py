@@ -1,12 +1,13 @@
 """Orders: created by the frontend, decided by the mentor, read by all three."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, status
 from sqlalchemy import func, select
 
+from api.bookability import CalendarBusyDep, check_bookable, check_reschedulable
 from api.deps import Caller, FrontendCaller, OrderActor, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, error_responses
 from api.metrics import ORDERS_CREATED
@@ -132,6 +133,7 @@ async def create_order(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    busy: CalendarBusyDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
     now = datetime.now(UTC)
@@ -154,6 +156,10 @@ async def create_order(
             await start_order(temporal, settings, order_input)
         return await _order_out(session, order_id)
     validate_order_request(body, settings, now)
+    if not mentor.active:
+        raise ApiError(409, "mentor_inactive", "this mentor takes no new sessions")
+    duration = timedelta(minutes=body.duration_minutes)
+    await check_bookable(session, busy, mentor, body.start_time.astimezone(UTC), duration, now)
     await release_connection(session)
     await start_order(temporal, settings, order_input)
     ORDERS_CREATED.inc()
@@ -248,11 +254,13 @@ async def reschedule(
     caller: OrderActor,
     session: SessionDep,
     temporal: TemporalDep,
+    busy: CalendarBusyDep,
     idempotency_key: RequestKey = None,
 ) -> OrderOut:
     order = await _require_order(session, order_id)
     request = RescheduleInput(
         start_time=body.start_time.astimezone(UTC), by=_actor(caller, body.by)
     )
+    await check_reschedulable(session, busy, order, request.start_time, datetime.now(UTC))
     await send_request(temporal, session, order, Update.RESCHEDULE, request, idempotency_key)
     return await _order_out(session, order_id)

@@ -17,7 +17,7 @@ from activities.calendar import (
     CancelSessionInput,
     MoveSessionInput,
 )
-from activities.google_services import GoogleServices
+from mentoring.google_services import GoogleServices
 from mentoring.settings import Settings
 from tests.activities.conftest import add_fault
 from tests.support import wait_until

@@ -18,9 +18,9 @@ from temporalio.testing import ActivityEnvironment
 import activities.email
 from activities.email import EmailActivities, SendEmailInput, message_id_for
 from activities.email_templates import Rendered
-from activities.google_services import GoogleServices
 from mentoring.db import session_factory
 from mentoring.domain import MentorInfo, OrderInput, OrderStatus, Person, RefundStatus
+from mentoring.google_services import GoogleServices
 from mentoring.settings import Settings
 from mentoring.tables import SentEmail
 from mentoring.tokens import verify_mentee_token, verify_mentor_token

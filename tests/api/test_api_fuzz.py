@@ -72,7 +72,15 @@ def error_shape(ctx: CheckContext, response: Response, case: AnyCase) -> bool | 
 
 # 422s for rules a schema cannot state: the contract's own codes, not `validation_error`.
 BUSINESS_RULE_CODES = frozenset(
-    {"unknown_mentor", "invalid_duration", "start_in_past", "start_too_soon"}
+    {
+        "unknown_mentor",
+        "invalid_duration",
+        "start_in_past",
+        "start_too_soon",
+        "invalid_availability",
+        "invalid_window",
+        "window_too_long",
+    }
 )
 
 

@@ -22,7 +22,7 @@ from mentoring.db import create_engine
 from mentoring.serving import BackgroundServer
 from mentoring.settings import Settings
 from mentoring.temporal import connect_temporal
-from tests.support import Stack, free_port, order_body, paid_callback
+from tests.support import Stack, free_port, order_body, paid_callback, session_start
 
 BOUND_S = 6.0
 
@@ -118,7 +118,7 @@ async def _workflow_engine_down_answers_503(stack: Stack, http: httpx.AsyncClien
         "POST",
         "/v1/orders",
         headers={**stack.frontend, "Idempotency-Key": f"down-{uuid.uuid4()}"},
-        json=order_body(mentor["id"], duration_minutes=30),
+        json=order_body(mentor["id"], start_time=session_start(days_ahead=6), duration_minutes=30),
     )
     _assert_unavailable(create, "workflow_engine_unavailable")
     for path, body in (

@@ -162,9 +162,9 @@ def test_a_calendar_only_shows_its_own_events(service: Any, sandbox: httpx.Clien
 def test_unknown_calendar_is_a_not_found_entry(service: Any, sandbox: httpx.Client) -> None:
     _block(sandbox, MENTOR, "2030-05-01T09:00:00Z", "2030-05-01T10:00:00Z")
 
-    answer = _query(service, "nobody@example.com", MENTOR)
+    answer = _query(service, "nobody@calendar.invalid", MENTOR)
 
-    assert answer["calendars"]["nobody@example.com"] == {
+    assert answer["calendars"]["nobody@calendar.invalid"] == {
         "errors": [{"domain": "global", "reason": "notFound"}],
         "busy": [],
     }

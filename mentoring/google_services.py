@@ -5,9 +5,10 @@ httplib2 is not thread-safe, so each worker thread builds its own clients. Takin
 drops the thread's kept-alive connections: one left idle since an earlier activity may have been
 closed by the server, and httplib2 does not retry a request it could not write (BrokenPipeError).
 
-Scopes: Calendar events; Gmail send, and Gmail read to look a message up by its Message-ID
+Scopes: Calendar events, and the free/busy of the mentors' calendars (the API reads it to offer
+only free slots); Gmail send, and Gmail read to look a message up by its Message-ID
 (`messages.list` with `q`, which the narrower gmail.metadata scope may not use). In production
-the domain-wide delegation of the service account must grant all three.
+the domain-wide delegation of the service account must grant all four.
 """
 
 import threading
@@ -22,6 +23,7 @@ from mentoring.settings import Settings
 
 SCOPES = [
     "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/calendar.freebusy",
     "https://www.googleapis.com/auth/gmail.send",
     "https://www.googleapis.com/auth/gmail.readonly",
 ]
