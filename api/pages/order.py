@@ -2,14 +2,20 @@
 stands, in the mentee's language and time zone; the payment link while unpaid, the Meet link
 once confirmed; cancel and reschedule, which the order's own policy may refuse."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.bookability import CalendarBusyDep, check_reschedulable
+from api.bookability import (
+    CalendarBusyDep,
+    check_reschedulable,
+    load_availability,
+    mentor_schedule,
+)
+from api.calendar_busy import CalendarBusy
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.ordering import send_request
@@ -17,6 +23,9 @@ from api.pages.links import Opened, error_page, open_link, read_form, request_ke
 from api.pages.render import notice, page
 from mentoring.contract import Update
 from mentoring.domain import CancelInput, RescheduleInput
+from mentoring.settings import Settings
+from mentoring.slots import free_slots
+from mentoring.tables import Mentor, Order
 from mentoring.tokens import ORDER_PAGE_PATH
 
 router = APIRouter(prefix=ORDER_PAGE_PATH.rstrip("/"), include_in_schema=False)
@@ -27,12 +36,38 @@ DONE_NOTICES = {Update.CANCEL: "cancelled", Update.RESCHEDULE: "rescheduled"}
 MAX_REASON = 1000
 
 
+RESCHEDULE_CHOICES = timedelta(days=14)
+
+
+async def reschedule_choices(
+    session: SessionDep, busy: CalendarBusy, settings: Settings, order: Order
+) -> list[tuple[str, datetime]] | None:
+    """The free starts the mentee may move the session to in the next two weeks, as (the form's
+    value in the mentee's zone, the instant); None if the mentor has set no availability (the
+    page then asks for a time)."""
+    mentor = await session.get(Mentor, order.mentor_id)
+    if mentor is None or await load_availability(session, mentor.id) is None:
+        return None
+    now = datetime.now(UTC)
+    start = now + settings.minimum_lead_time
+    duration = timedelta(minutes=order.duration_minutes)
+    window = (start, start + RESCHEDULE_CHOICES)
+    schedule = await mentor_schedule(session, busy, mentor, window, leaving_out=order.id)
+    zone = ZoneInfo(order.mentee_timezone)
+    return [
+        (slot.astimezone(zone).strftime("%Y-%m-%dT%H:%M"), slot)
+        for slot, _ in free_slots(*window, duration, schedule.time, now)
+        if slot != order.start_time
+    ]
+
+
 @router.get("/{token}", response_class=HTMLResponse)
 async def show_order(
     token: Token,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    busy: CalendarBusyDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
     payment: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
@@ -40,6 +75,8 @@ async def show_order(
     if not isinstance(opened, Opened):
         return opened
     order = opened.order
+    can_change = order.status in CHANGEABLE
+    choices = await reschedule_choices(session, busy, settings, order) if can_change else None
     return page(
         request,
         "order.html",
@@ -47,7 +84,8 @@ async def show_order(
         order=order,
         mentor_name=opened.mentor.name,
         zone=order.mentee_timezone,
-        can_change=order.status in CHANGEABLE,
+        can_change=can_change,
+        choices=choices,
         base_path=f"{ORDER_PAGE_PATH}{token}",
         done=done if done in DONE_NOTICES.values() else None,
         payment_notice=payment_notice(order.status, order.paid_at is not None, payment),

@@ -25,6 +25,11 @@ def when(moment: datetime | None, timezone: str, locale: str) -> str:
     )
 
 
+def when_short(moment: datetime, timezone: str, locale: str) -> str:
+    """`moment` as a choice in a list whose zone the label names: "Tue, 1 Dec, 10:00"."""
+    return format_datetime(moment, "EEE, d MMM, HH:mm", tzinfo=ZoneInfo(timezone), locale=locale)
+
+
 def money(amount: int | None, currency: str, locale: str) -> str:
     if amount is None:
         return ""
@@ -41,7 +46,7 @@ def page(
     return TEMPLATES.TemplateResponse(
         request,
         template,
-        {"locale": locale, "when": when, "money": money, **context},
+        {"locale": locale, "when": when, "when_short": when_short, "money": money, **context},
         status_code=status_code,
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
     )

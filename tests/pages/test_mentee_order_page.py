@@ -1,6 +1,8 @@
 """The mentee follows the order from the link in their emails, on a phone, in their zone."""
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Page
 
@@ -8,6 +10,7 @@ from mentoring.tokens import ORDER_PAGE_PATH, order_page_url
 from tests.pages.conftest import PAGE_BUDGET_BYTES, measure, screenshot
 from tests.support import Stack, wait_until
 
+JAKARTA = ZoneInfo("Asia/Jakarta")
 EWALLET = {"payment_method": "EWALLET", "payment_channel": "OVO"}
 
 
@@ -108,3 +111,39 @@ async def test_a_failed_payment_brings_the_mentee_back_with_a_way_to_try_again(
     assert await phone.locator("#pay").get_attribute("href") == order["payment"]["invoice_url"]
     await screenshot(phone, "mentee-order-payment-failed-id")
     assert (await stack.get_order(order["id"]))["status"] == "awaiting_payment"
+
+
+async def test_the_mentee_moves_the_session_to_one_of_the_mentors_free_times(
+    stack: Stack, phone: Page
+) -> None:
+    mentor = await stack.create_mentor(timezone="Asia/Jakarta")
+    day = (datetime.now(JAKARTA) + timedelta(days=6)).date()
+    hours = {
+        "weekly": [],
+        "exceptions": [{"date": day.isoformat(), "start": "09:00", "end": "12:00"}],
+        "slot_step_minutes": 60,
+    }
+    put = await stack.api.put(
+        f"/v1/mentors/{mentor['id']}/availability", json=hours, headers=stack.admin
+    )
+    assert put.status_code == 200, put.text
+    nine = datetime(day.year, day.month, day.day, 9, tzinfo=JAKARTA)
+    mentee = {"name": "Budi", "email": "budi-moves@example.com", "locale": "en"}
+    response = await stack.create_order(mentor["id"], mentee=mentee, start_time=nine)
+    assert response.status_code == 201, response.text
+    order = response.json()
+    settings = stack.settings
+    link = order_page_url(settings.public_base_url, settings.mentor_token_secret, order["id"])
+
+    await phone.goto(link)
+    await phone.locator("summary", has_text="Choose another time").click()
+    options = await phone.locator("#start option").all_inner_texts()
+    assert [o.split(", ")[-1] for o in options] == ["10:00", "11:00"]
+    assert "Asia/Jakarta" in await phone.locator("label[for=start]").inner_text()
+    await phone.locator("#start").select_option(index=1)
+    await screenshot(phone, "mentee-order-reschedule-en")
+    await phone.locator("#reschedule").click()
+    await phone.wait_for_selector("#done[data-what=rescheduled]")
+
+    moved = await stack.get_order(order["id"])
+    assert datetime.fromisoformat(moved["start_time"]) == nine + timedelta(hours=2)
