@@ -3,6 +3,7 @@
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,22 @@ class Settings(BaseSettings):
     allowed_durations_minutes: list[int] = Field(default_factory=lambda: [30, 45, 60, 90, 120])
     currency: str = "IDR"
     merchant_name: str = "Nusademy"
+
+    # Running for real. In production the secrets must be set (see `_secrets_set_in_production`).
+    environment: Literal["development", "production"] = "development"
+    # Prometheus metrics of this process on a port of their own (0: none), never the API's.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # Logs: JSON lines, or coloured lines for a person; `auto`: JSON unless on a terminal.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Browsers of these origins may call the API (CORS); none by default.
+    cors_allowed_origins: list[str] = Field(default_factory=list)
+    # Requests per API key, and per client address, on the public routes (`limits` notation).
+    rate_limit_per_key: str = "600/minute"
+    rate_limit_per_address: str = "120/minute"
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    header_read_timeout: timedelta = timedelta(seconds=10)
 
     # `mentoring dev`: where it keeps its data and which ports it opens.
     data_dir: Path = Path(".mentoring")
