@@ -2,7 +2,7 @@
 
 import hmac
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -129,6 +129,27 @@ def require_mentor_or_admin(
     if verified != str(mentor_id):
         raise ApiError(403, "forbidden", "this link is for another mentor")
     return Caller("mentor", mentor_id=mentor_id)
+
+
+def only_query(*names: str) -> Callable[[Request], None]:
+    """A dependency refusing (422) any query parameter other than `names`: a misspelt filter
+    must not silently answer everything."""
+    allowed = frozenset(names)
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise ApiError(
+                422,
+                "unknown_query_parameter",
+                f"unknown query parameter(s): {', '.join(unknown)}",
+                [
+                    {"loc": ["query", name], "msg": "not a parameter of this route"}
+                    for name in unknown
+                ],
+            )
+
+    return check
 
 
 AdminCaller = Annotated[Caller, Depends(require_admin)]

@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from api.calendar_busy import CalendarBusy
 from api.errors import install_error_handlers
-from api.pages import decision, order
+from api.pages import admin, decision, order
 from api.routers import availability, health, mentors, orders, webhooks
 from api.webhook_relay import run_relay
 from mentoring.db import create_engine, session_factory
@@ -90,6 +90,7 @@ def create_app(
         webhooks.router,
         decision.router,
         order.router,
+        admin.router,
     ):
         app.include_router(router)
     app.mount("/metrics", make_asgi_app())

@@ -43,6 +43,7 @@ from mentoring.domain import (
     OrderState,
     Person,
     RescheduleInput,
+    ResolveInput,
     request_fingerprint,
     workflow_id_for,
 )
@@ -208,6 +209,7 @@ REQUEST_NAMES: dict[type, str] = {
     MentorDecisionInput: "decision",
     CancelInput: "cancel",
     RescheduleInput: "reschedule",
+    ResolveInput: "resolve",
 }
 
 
@@ -240,7 +242,7 @@ async def send_request(
     session: AsyncSession,
     order: Order,
     update: Update,
-    body: MentorDecisionInput | CancelInput | RescheduleInput,
+    body: MentorDecisionInput | CancelInput | RescheduleInput | ResolveInput,
     idempotency_key: str | None = None,
 ) -> None:
     """Send an update to the order's workflow; a refusal becomes a 409 with its reason."""

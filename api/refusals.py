@@ -18,6 +18,8 @@ _MESSAGES = {
     "store_unavailable": "the order could not be recorded; retry with the same Idempotency-Key",
     "payment_provider_unavailable": "the payment provider could not issue an invoice; order again",
     "idempotency_key_reused": "this Idempotency-Key was already used for a different order",
+    "nothing_to_resolve": "the order has no such flag open",
+    "transfer_reference_required": "name the transfer that paid the refund back (reference)",
 }
 
 

@@ -22,6 +22,7 @@ class Update(StrEnum):
     MENTOR_DECISION = "mentor_decision"
     CANCEL = "cancel"
     RESCHEDULE = "reschedule"
+    RESOLVE = "resolve"
 
 
 class Query(StrEnum):

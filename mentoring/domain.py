@@ -218,6 +218,16 @@ class CancelInput:
 
 
 @dataclass
+class ResolveInput:
+    """An admin resolving an order's flags (all of them when `flags` is empty)."""
+
+    note: str
+    flags: list[str] = field(default_factory=list)
+    reference: str | None = None
+    by: Actor = "admin"
+
+
+@dataclass
 class RescheduleInput:
     start_time: datetime
     by: Actor = "mentee"

@@ -5,6 +5,7 @@ a mentee's token lets them follow and change one order (the order page). Each ki
 salt, so one never passes for the other.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -106,3 +107,26 @@ def check_link(secret: str, token: str, max_age: timedelta, mentor: bool) -> Lin
     if not isinstance(data, dict) or "o" not in data or (mentor and "m" not in data):
         return LinkCheck("invalid")
     return LinkCheck("valid", str(data["o"]), str(data.get("m", "")))
+
+
+_ADMIN_SALT = "admin-session"
+ADMIN_SESSION_TTL = timedelta(hours=12)
+
+
+def _key_digest(admin_api_key: str) -> str:
+    return hashlib.sha256(admin_api_key.encode()).hexdigest()[:16]
+
+
+def admin_session(secret: str, admin_api_key: str) -> str:
+    """The admin page's session after the admin key was given; a new admin key ends it."""
+    return URLSafeTimedSerializer(secret, salt=_ADMIN_SALT).dumps({"k": _key_digest(admin_api_key)})
+
+
+def verify_admin_session(secret: str, admin_api_key: str, token: str) -> bool:
+    try:
+        data = URLSafeTimedSerializer(secret, salt=_ADMIN_SALT).loads(
+            token, max_age=int(ADMIN_SESSION_TTL.total_seconds())
+        )
+    except BadSignature:
+        return False
+    return isinstance(data, dict) and data.get("k") == _key_digest(admin_api_key)

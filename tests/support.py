@@ -189,6 +189,26 @@ class Stack:
         return [e for e in response.json() if e["id"] == event_id]
 
 
+BANK_TRANSFER = {"payment_method": "BANK_TRANSFER", "payment_channel": "BCA"}
+
+
+async def flagged_order(stack: Stack) -> dict[str, Any]:
+    """An order paid by bank transfer, then declined: Xendit cannot pay it back by API."""
+    mentor = await stack.create_mentor()
+    order = (await stack.create_order(mentor["id"])).json()
+    await stack.pay(order["payment"]["invoice_id"], **BANK_TRANSFER)
+    await stack.wait_for_status(order["id"], "awaiting_mentor")
+    assert (await stack.decide(order["id"], "decline", "away")).status_code == 200
+
+    async def flagged() -> dict[str, Any] | None:
+        current = await stack.get_order(order["id"])
+        return current if current["needs_admin"] else None
+
+    current = await wait_until(flagged, "the order to be flagged")
+    assert "refund_manual_required" in current["admin_note"]
+    return current
+
+
 HISTORIES_DIR = Path(__file__).parent / "workflows" / "histories"
 
 

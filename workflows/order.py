@@ -27,10 +27,11 @@ with workflow.unsafe.imports_passed_through():
         RefundSettled,
         RefundStatus,
         RescheduleInput,
+        ResolveInput,
     )
     from workflows import machine
     from workflows.effects import Effects
-    from workflows.machine.codes import Refusal
+    from workflows.machine.codes import Flag, Refusal
     from workflows.machine.model import (
         Cancel,
         Command,
@@ -44,12 +45,20 @@ with workflow.unsafe.imports_passed_through():
         Request,
         Requested,
         Reschedule,
+        Resolve,
         TimerFired,
     )
     from workflows.projection import order_state
 
 
-def as_request(body: MentorDecisionInput | CancelInput | RescheduleInput) -> Request:
+def as_request(
+    body: MentorDecisionInput | CancelInput | RescheduleInput | ResolveInput,
+) -> Request:
+    if isinstance(body, ResolveInput):
+        known = {str(flag) for flag in Flag}
+        if any(name not in known for name in body.flags):
+            raise refusal_error(Refusal.NOTHING_TO_RESOLVE)
+        return Resolve(tuple(Flag(name) for name in body.flags), body.note, body.reference)
     if isinstance(body, MentorDecisionInput):
         if body.decision not in ("approve", "decline"):
             raise ApplicationError(Refusal.INVALID_DECISION, type=Refusal.INVALID_DECISION)
@@ -139,6 +148,15 @@ class MentoringOrderWorkflow:
 
     @reschedule.validator
     def _validate_reschedule(self, request: RescheduleInput) -> None:
+        self._admit(as_request(request))
+
+    @workflow.update(name=Update.RESOLVE)
+    async def resolve(self, request: ResolveInput) -> str:
+        """Returns the order's status once the resolution is recorded."""
+        return await self._submit(as_request(request))
+
+    @resolve.validator
+    def _validate_resolve(self, request: ResolveInput) -> None:
         self._admit(as_request(request))
 
     def _admit(self, request: Request) -> None:

@@ -5,11 +5,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.dialects.postgresql import insert
 
 from api.bookability import CalendarBusyDep, load_availability, mentor_schedule
-from api.deps import AdminCaller, FrontendCaller, MentorOrAdmin, SessionDep, SettingsDep
+from api.deps import (
+    AdminCaller,
+    FrontendCaller,
+    MentorOrAdmin,
+    SessionDep,
+    SettingsDep,
+    only_query,
+)
 from api.errors import ApiError, error_responses
 from api.mentor_schemas import AvailabilityToken, Slot, SlotsOut
 from mentoring.availability import Availability, problems
@@ -109,7 +116,11 @@ async def issue_availability_token(
     )
 
 
-@router.get("/{mentor_id}/slots", responses=error_responses(401, 404, 422, 503))
+@router.get(
+    "/{mentor_id}/slots",
+    responses=error_responses(401, 404, 422, 503),
+    dependencies=[Depends(only_query("from", "to", "duration_minutes"))],
+)
 async def list_slots(
     mentor_id: uuid.UUID,
     _: FrontendCaller,

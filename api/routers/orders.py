@@ -4,11 +4,20 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, status
+from fastapi import APIRouter, Body, Depends, Header, Query, status
 from sqlalchemy import func, select
 
 from api.bookability import CalendarBusyDep, check_bookable, check_reschedulable
-from api.deps import Caller, FrontendCaller, OrderActor, SessionDep, SettingsDep, TemporalDep
+from api.deps import (
+    AdminCaller,
+    Caller,
+    FrontendCaller,
+    OrderActor,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    only_query,
+)
 from api.errors import ApiError, error_responses
 from api.metrics import ORDERS_CREATED
 from api.ordering import (
@@ -21,6 +30,7 @@ from api.ordering import (
     start_order,
     validate_order_request,
 )
+from api.resolution import ResolveIn, resolve_order
 from api.schemas import (
     NO_NUL,
     CancelIn,
@@ -166,11 +176,20 @@ async def create_order(
     return await _order_out(session, order_id)
 
 
-@router.get("", responses=error_responses(401, 422, 503))
+@router.get(
+    "",
+    responses=error_responses(401, 422, 503),
+    dependencies=[
+        Depends(only_query("status", "mentor_id", "mentee_email", "needs_admin", "limit", "offset"))
+    ],
+)
 async def list_orders(
     _: FrontendCaller,
     session: SessionDep,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    needs_admin: Annotated[
+        bool | None, Query(description="true: only the orders flagged for a person")
+    ] = None,
     mentor_id: uuid.UUID | None = None,
     mentee_email: Annotated[str | None, Query(max_length=320, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -183,6 +202,8 @@ async def list_orders(
         query = query.where(Order.mentor_id == mentor_id)
     if mentee_email is not None:
         query = query.where(Order.mentee_email == mentee_email)
+    if needs_admin is not None:
+        query = query.where(Order.needs_admin == needs_admin)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
         query.order_by(Order.created_at.desc()).limit(limit).offset(offset)
@@ -263,4 +284,35 @@ async def reschedule(
     )
     await check_reschedulable(session, busy, order, request.start_time, datetime.now(UTC))
     await send_request(temporal, session, order, Update.RESCHEDULE, request, idempotency_key)
+    return await _order_out(session, order_id)
+
+
+RESOLVE_EXAMPLES: dict[str, Any] = {
+    "refund": {
+        "summary": "A refund paid back by bank transfer",
+        "value": {
+            "note": "Paid back by BCA transfer",
+            "flags": ["refund_manual_required"],
+            "reference": "BCA-20261125-0042",
+        },
+    },
+    "checked": {"summary": "Looked into, nothing to do", "value": {"note": "Checked with Xendit"}},
+}
+
+
+@router.post(
+    "/{order_id}/resolve",
+    name="resolve_order",
+    responses=error_responses(400, 401, 403, 404, 409, 422, 429, 503),
+)
+async def resolve(
+    order_id: uuid.UUID,
+    body: Annotated[ResolveIn, Body(openapi_examples=RESOLVE_EXAMPLES)],
+    _: AdminCaller,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> OrderOut:
+    """Clear the order's flags (those named, or all) once a person has dealt with them; the
+    note (and a manual refund's transfer reference) joins the timeline."""
+    await resolve_order(temporal, session, order_id, body)
     return await _order_out(session, order_id)

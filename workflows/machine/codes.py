@@ -38,10 +38,13 @@ class Refusal(StrEnum):
     STORE_UNAVAILABLE = "store_unavailable"
     PAYMENT_PROVIDER_UNAVAILABLE = "payment_provider_unavailable"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    NOTHING_TO_RESOLVE = "nothing_to_resolve"
+    TRANSFER_REFERENCE_REQUIRED = "transfer_reference_required"
 
 
 class Flag(StrEnum):
-    """What needs a person. A flag is cleared when its cause resolves itself."""
+    """What needs a person. A flag is cleared when its cause resolves itself, or when an admin
+    resolves it (`Resolve`)."""
 
     PAYMENT_MISMATCH = "payment_mismatch"
     PAYMENT_FOR_UNKNOWN_INVOICE = "payment_for_unknown_invoice"

@@ -23,7 +23,9 @@ from workflows.machine.model import (
     Request,
     Requested,
     Reschedule,
+    Resolve,
 )
+from workflows.machine.resolve import admit_resolve, resolve
 from workflows.machine.timers import due_timers
 
 CANCEL_REASONS = {
@@ -40,6 +42,8 @@ def admit(m: Machine, request: Request, now: datetime) -> Refusal | None:
     status = m.status
     if m.invoice is None and m.invoice_answer is not None:
         return Refusal.ORDER_CLOSED  # refused at its creation: there is no order
+    if isinstance(request, Resolve):
+        return admit_resolve(m, request)
     if isinstance(request, Decide):
         if m.decision is not None:
             return Refusal.DECISION_NOT_ALLOWED
@@ -107,6 +111,8 @@ def on_request(b: Builder, requested: Requested) -> None:
             b.close_invoice(Closing.CANCEL, requested)
         else:
             cancel(b, request, requested)
+    elif isinstance(request, Resolve):
+        resolve(b, request, requested)
     else:
         claim_slot(b, request, requested)
 

@@ -52,7 +52,17 @@ class Reschedule:
     by: Actor
 
 
-Request = Decide | Cancel | Reschedule
+@dataclass(frozen=True)
+class Resolve:
+    """An admin has dealt with what the flags asked for (all of them when `flags` is empty); a
+    refund paid by hand names its transfer."""
+
+    flags: tuple[Flag, ...]
+    note: str
+    reference: str | None
+
+
+Request = Decide | Cancel | Reschedule | Resolve
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from workflows.machine.model import (
     PaymentClaimed,
     RefundReported,
     Requested,
+    Resolve,
     TimerFired,
 )
 
@@ -136,6 +137,8 @@ def event_name(event: Event) -> str:
     request = event.request
     if isinstance(request, Decide):
         return "approve" if request.approve else "decline"
+    if isinstance(request, Resolve):
+        return "resolve"
     return "cancel" if isinstance(request, Cancel) else "reschedule"
 
 
@@ -173,13 +176,18 @@ def markdown() -> str:
         "",
         "Events: the messages `payment_claimed` (a PAID callback: believed once the invoice read "
         "back from Xendit agrees), `invoice_expired`, `refund_reported`, the requests `approve`, "
-        "`decline`, `cancel`, `reschedule`; `timer:<name>` when a timer falls due; and for every "
+        "`decline`, `cancel`, `reschedule`, `resolve` (an admin clearing flags; it never changes "
+        "the status); `timer:<name>` when a timer falls due; and for every "
         "command `done:<command>` or `gave_up:<command>` (each command's retries are bounded).",
         "",
         _codes("Timers", Timer),
         _codes("Terminal reasons", Reason),
         _codes("Refusals", Refusal),
-        _codes("Flags (needs_admin; each cleared when its cause resolves itself)", Flag),
+        _codes(
+            "Flags (needs_admin; each cleared when its cause resolves itself, or by an admin's "
+            "`resolve`)",
+            Flag,
+        ),
         "Bounds: at most "
         f"{deadlines.MAX_RESCHEDULES} reschedules per order; duplicate callbacks are recorded "
         f"{deadlines.MAX_RECORDED_DUPLICATES} times, then only counted; a refund that gave up is "
