@@ -5,8 +5,36 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What production refuses as a secret (see `_secrets_set_in_production`): shorter than this, one
+# character repeated, or a value known from this repository (the test stack's keys) or from
+# examples everywhere.
+MINIMUM_SECRET_LENGTH = 16
+KNOWN_SECRET_VALUES = frozenset(
+    {
+        # the test stack's (tests/conftest.py, tests/activities/conftest.py)
+        "test-frontend-key",
+        "test-mentor-secret",
+        "test-callback-token",
+        "xnd_development_test",
+        "xnd_development_activity_test",
+        # placeholders
+        "changemechangeme",
+        "secretsecretsecret",
+        "passwordpassword",
+        "0123456789abcdef",
+        "1234567890123456",
+    }
+)
+PRODUCTION_SECRETS = (
+    "xendit_secret_key",
+    "xendit_callback_token",
+    "admin_api_key",
+    "frontend_api_key",
+    "mentor_token_secret",
+)
 
 
 class Settings(BaseSettings):
@@ -112,6 +140,36 @@ class Settings(BaseSettings):
         if "{order_id}" not in value or not example.startswith(("https://", "http://")):
             raise ValueError("an http(s) URL with {order_id}, e.g. https://app/orders/{order_id}")
         return value
+
+    @model_validator(mode="after")
+    def _secrets_set_in_production(self) -> "Settings":
+        """With ENVIRONMENT=production, the process refuses to start unless every secret is set,
+        at least MINIMUM_SECRET_LENGTH characters, not a known or trivial value, and used for
+        one purpose only, and GOOGLE_CREDENTIALS_FILE is set. The error names the
+        settings, never their values."""
+        if self.environment != "production":
+            return self
+        problems = []
+        values: dict[str, str] = {}
+        for name in PRODUCTION_SECRETS:
+            value: str = getattr(self, name)
+            label = name.upper()
+            if not value.strip():
+                problems.append(f"{label} is empty")
+            elif len(value) < MINIMUM_SECRET_LENGTH:
+                problems.append(f"{label} is shorter than {MINIMUM_SECRET_LENGTH} characters")
+            elif value.lower() in KNOWN_SECRET_VALUES or len(set(value)) == 1:
+                problems.append(f"{label} is a well-known or trivial value")
+            elif value in values.values():
+                other = next(other for other, seen in values.items() if seen == value)
+                problems.append(f"{label} is the same as {other}")
+            values[label] = value
+        credentials = self.google_credentials_file
+        if credentials is None or str(credentials).strip() in ("", "."):
+            problems.append("GOOGLE_CREDENTIALS_FILE is not set")
+        if problems:
+            raise ValueError("ENVIRONMENT=production refuses to start: " + "; ".join(problems))
+        return self
 
 
 @lru_cache
