@@ -1,6 +1,7 @@
 """Settings: production refuses to start without its secrets (or with weak ones)."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,41 @@ def test_the_worker_and_the_api_refuse_to_start_in_production_without_secrets(
         assert started.returncode != 0
         assert "ENVIRONMENT=production refuses to start" in started.stderr
         assert "ADMIN_API_KEY is empty" in started.stderr
+
+
+ENV_EXAMPLE = REPO_ROOT / ".env.example"
+_ASSIGNMENT = re.compile(r"^(#\s*)?([A-Z][A-Z0-9_]*)=")
+
+
+def _example_assignments() -> list[tuple[str, bool, str]]:
+    """(name, set, the line before) for each `NAME=value` and commented `# NAME=value` line."""
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    found = []
+    for number, line in enumerate(lines):
+        match = _ASSIGNMENT.match(line)
+        if match:
+            found.append((match[2], match[1] is None, lines[number - 1] if number else ""))
+    return found
+
+
+def test_env_example_lists_every_setting_in_order_each_after_its_meaning() -> None:
+    assignments = _example_assignments()
+    names = [name for name, _, _ in assignments]
+    fields = [name.upper() for name in Settings.model_fields]
+    missing = [name for name in fields if name not in names]
+    assert missing == [], f".env.example lacks {missing}"
+    assert sorted(set(names) - set(fields)) == [], "not settings"
+    assert names == fields, "in the order (and so the groups) of mentoring/settings.py"
+    for name, _, before in assignments:
+        assert before.startswith("# ") and not _ASSIGNMENT.match(before), f"{name}: no meaning"
+
+
+def test_env_example_values_are_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copied to `.env` as it is, it changes nothing; what it leaves commented has no default."""
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    example, defaults = Settings(_env_file=ENV_EXAMPLE), Settings(_env_file=None)
+    assert example.model_dump() == defaults.model_dump()
+    commented = [name for name, active, _ in _example_assignments() if not active]
+    assert commented == ["GOOGLE_CREDENTIALS_FILE"]
+    assert defaults.google_credentials_file is None
