@@ -16,17 +16,20 @@ from activities.calendar import CalendarActivities
 from activities.email import EmailActivities
 from activities.payments import XenditActivities
 from activities.records import RecordActivities, TimelineActivities
+from activities.webhooks_out import WebhookActivities
 from mentoring.db import create_engine
 from mentoring.google_services import GoogleServices
 from mentoring.settings import Settings, get_settings
 from mentoring.temporal import connect_temporal
 from workflows.late_payment import LatePaymentWorkflow
 from workflows.order import MentoringOrderWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 
 def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Worker:
     google = GoogleServices(settings)
-    records = RecordActivities(engine)
+    records = RecordActivities(engine, client, settings)
+    webhooks = WebhookActivities(engine, settings)
     payments = XenditActivities(settings)
     calendar = CalendarActivities(google)
     email = EmailActivities(engine, google, settings)
@@ -34,7 +37,7 @@ def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wo
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[MentoringOrderWorkflow, LatePaymentWorkflow],
+        workflows=[MentoringOrderWorkflow, LatePaymentWorkflow, WebhookDeliveryWorkflow],
         activities=[
             records.create_order_record,
             records.record_transition,
@@ -48,6 +51,8 @@ def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wo
             calendar.cancel_session,
             calendar.move_session,
             email.send_email,
+            webhooks.deliver_pending,
+            webhooks.give_up_endpoint,
         ],
         max_concurrent_activities=50,
         # Heartbeats reach the server at least this often: by default only every 80 % of the

@@ -12,10 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.webhooks_out import enqueue, wake
 from mentoring.db import session_factory
 from mentoring.domain import OrderInput, OrderState, TransitionRecord
+from mentoring.settings import Settings
 from mentoring.tables import Order, OrderEvent
 
 SLOT_UNAVAILABLE = "SlotUnavailable"
@@ -49,8 +52,18 @@ def _slot_unavailable(error: IntegrityError) -> ApplicationError:
 
 
 class RecordActivities:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, client: Client | None = None, settings: Settings | None = None
+    ) -> None:
+        """With `client` and `settings`, each transition also wakes the deliveries of the
+        outgoing webhooks it wrote."""
         self._sessions = session_factory(engine)
+        self._client = client
+        self._settings = settings
+
+    async def _wake(self, endpoints: list[uuid.UUID], order_id: str) -> None:
+        if endpoints and self._client is not None and self._settings is not None:
+            await wake(self._client, self._settings, endpoints, order_id)
 
     @activity.defn
     async def create_order_record(self, request: CreateOrderRecordInput) -> None:
@@ -92,11 +105,22 @@ class RecordActivities:
                     insert(Order).values(**values).on_conflict_do_nothing(index_elements=["id"])
                 )
                 await session.execute(insert(OrderEvent).values(**event).on_conflict_do_nothing())
+                created = TransitionRecord(
+                    order_id=order.order_id,
+                    seq=1,
+                    at=order.created_at,
+                    event="created",
+                    from_status=None,
+                    to_status=str(request.state.status),
+                    state=request.state,
+                )
+                endpoints = await enqueue(session, created)
                 await session.commit()
             except IntegrityError as error:
                 if _is_exclusion_violation(error):
                     raise _slot_unavailable(error) from error
                 raise
+        await self._wake(endpoints, order.order_id)
 
     @activity.defn
     async def record_transition(self, record: TransitionRecord) -> None:
@@ -124,11 +148,13 @@ class RecordActivities:
                     )
                     .on_conflict_do_nothing()
                 )
+                endpoints = await enqueue(session, record)
                 await session.commit()
             except IntegrityError as error:
                 if _is_exclusion_violation(error):
                     raise _slot_unavailable(error) from error
                 raise
+        await self._wake(endpoints, record.order_id)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from temporalio.client import Client
 from api.calendar_busy import CalendarBusy
 from api.errors import install_error_handlers
 from api.pages import admin, decision, order
-from api.routers import availability, health, mentors, orders, webhooks
+from api.routers import availability, health, mentors, orders, webhook_endpoints, webhooks
 from api.webhook_relay import run_relay
 from mentoring.db import create_engine, session_factory
 from mentoring.settings import Settings, get_settings
@@ -88,6 +88,7 @@ def create_app(
         availability.router,
         orders.router,
         webhooks.router,
+        webhook_endpoints.router,
         decision.router,
         order.router,
         admin.router,

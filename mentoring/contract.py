@@ -9,12 +9,14 @@ from enum import StrEnum
 
 ORDER_WORKFLOW = "MentoringOrderWorkflow"
 LATE_PAYMENT_WORKFLOW = "LatePaymentWorkflow"
+WEBHOOK_DELIVERY_WORKFLOW = "WebhookDeliveryWorkflow"
 
 
 class Signal(StrEnum):
     PAYMENT_RECEIVED = "payment_received"
     PAYMENT_EXPIRED = "payment_expired"
     REFUND_SETTLED = "refund_settled"
+    WEBHOOK_MESSAGES = "webhook_messages"
 
 
 class Update(StrEnum):
@@ -31,3 +33,8 @@ class Query(StrEnum):
 
 def late_payment_workflow_id(invoice_id: str) -> str:
     return f"late-payment-{invoice_id}"
+
+
+def webhook_delivery_workflow_id(endpoint_id: str, order_id: str) -> str:
+    """One delivery per endpoint and order: an order's events reach an endpoint in order."""
+    return f"webhooks-{endpoint_id}-{order_id}"

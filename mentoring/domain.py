@@ -257,3 +257,14 @@ class LatePaymentInput:
 
     order_id: str
     payment: PaymentReceived
+
+
+@dataclass
+class WebhookDeliveryInput:
+    """Deliver an order's pending events to one endpoint, retrying from `retry_initial_s`
+    (doubling, at most hourly) until `give_up_after_s` has passed."""
+
+    endpoint_id: str
+    order_id: str
+    retry_initial_s: float = 10.0
+    give_up_after_s: float = 24 * 3600.0

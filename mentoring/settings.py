@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     currency: str = "IDR"
     merchant_name: str = "Nusademy"
 
+    # Outgoing webhooks: each POST waits this long; a refused one is tried again from this
+    # delay, doubling (at most hourly), until the endpoint has refused for this long.
+    webhook_timeout: timedelta = timedelta(seconds=10)
+    webhook_retry_initial: timedelta = timedelta(seconds=10)
+    webhook_give_up_after: timedelta = timedelta(hours=24)
+
     # Running for real. In production the secrets must be set (see `_secrets_set_in_production`).
     environment: Literal["development", "production"] = "development"
     # Prometheus metrics of this process on a port of their own (0: none), never the API's.

@@ -127,6 +127,8 @@ async def stack(
         # Each request reads the mentor's calendar afresh: a test's busy block shows at once.
         # (tests/api/test_calendar_busy.py covers the cache.)
         google_freebusy_cache_ttl=timedelta(0),
+        # A refused webhook is tried again soon (production: from 10 s).
+        webhook_retry_initial=timedelta(milliseconds=200),
         admin_api_key="test-admin-key",
         frontend_api_key="test-frontend-key",
         mentor_token_secret="test-mentor-secret",

@@ -4,6 +4,7 @@ Every command runs under a retry policy that ends (attempts or schedule-to-close
 it ends comes back to the machine as `Done` or `GaveUp`, and the machine decides what follows.
 """
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -148,6 +149,9 @@ class Effects:
         self._order = order
         self._event_id = calendar_event_id_for(order.order_id)
         self._calendar_id = order.mentor.calendar_id or "primary"
+        # The order's records are written one at a time, in the order the machine issued them:
+        # the timeline, and the outgoing webhooks written with it, then follow that order.
+        self._writes = asyncio.Lock()
 
     async def run(self, command: Command, machine: Machine) -> Done | GaveUp:
         """`machine` is the one the command was issued from: the state its records write."""
@@ -300,7 +304,8 @@ class Effects:
             state=state,
             data=dict(data),
         )
-        await self._activity(RecordActivities.record_transition, record, bounds)
+        async with self._writes:
+            await self._activity(RecordActivities.record_transition, record, bounds)
 
     async def _book(self, command: BookSession) -> Booked:
         order = self._order
