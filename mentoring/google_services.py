@@ -20,6 +20,7 @@ from google.oauth2 import service_account
 from googleapiclient.discovery import build
 
 from mentoring.settings import Settings
+from mentoring.tracing import TracedHttp
 
 SCOPES = [
     "https://www.googleapis.com/auth/calendar.events",
@@ -45,7 +46,7 @@ class GoogleServices:
 
     def _http(self) -> httplib2.Http:
         if not hasattr(self._local, "http"):
-            self._local.http = httplib2.Http(timeout=self._http_timeout_s)
+            self._local.http = TracedHttp(timeout=self._http_timeout_s)
         http: httplib2.Http = self._local.http
         return http
 

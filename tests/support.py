@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import TimeSkipper
@@ -27,6 +28,9 @@ from mentoring.settings import Settings
 from worker import create_worker
 
 T = TypeVar("T")
+
+# Every span the test stack ends (tracing is on for the whole run), the latest ones.
+SPANS = InMemorySpanExporter(max_spans=20_000)
 
 WAIT_BOUND_S = 60.0
 POLL_INTERVAL_S = 0.05
@@ -49,6 +53,18 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    """A free port whose next port is free too (METRICS_PORT and the SDK's, next to it)."""
+    while True:
+        port = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
 
 
 class RunningWorker:

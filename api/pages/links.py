@@ -16,6 +16,7 @@ from api.pages.render import notice
 from mentoring.settings import Settings
 from mentoring.tables import Mentor, Order
 from mentoring.tokens import MENTEE_LINK_TTL, check_link
+from mentoring.tracing import tag_order
 
 MAX_FORM_BYTES = 8 * 1024
 REFUSAL_STATUS = 409
@@ -41,6 +42,7 @@ async def open_link(
         order_id = uuid.UUID(check.order_id)
     except ValueError:
         return notice(request, "id", 400, "invalid_link")
+    tag_order(order_id)
     order = await load_order(session, order_id)
     if order is None:
         return notice(request, "id", 404, "not_found")

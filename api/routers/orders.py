@@ -43,6 +43,7 @@ from api.schemas import (
 from mentoring.contract import Update
 from mentoring.domain import Actor, CancelInput, MentorDecisionInput, OrderStatus, RescheduleInput
 from mentoring.tables import Mentor, Order
+from mentoring.tracing import tag_order
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -148,6 +149,7 @@ async def create_order(
 ) -> OrderOut:
     now = datetime.now(UTC)
     order_id = order_id_for(idempotency_key)
+    tag_order(order_id)
     mentor = await session.get(Mentor, body.mentor_id)
     if mentor is None:
         raise ApiError(422, "unknown_mentor", "no mentor with this mentor_id")
