@@ -18,7 +18,11 @@ class _QuietServer(uvicorn.Server):
 
 class BackgroundServer:
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        # log_config=None: its lines go to the program's logging (mentoring/logs.py), not
+        # to handlers of uvicorn's own.
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", log_config=None, lifespan="on"
+        )
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
         self.host = host
