@@ -5,7 +5,6 @@
 """
 
 import asyncio
-import logging
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,8 +18,11 @@ from activities.records import RecordActivities, TimelineActivities
 from activities.webhooks_out import WebhookActivities
 from mentoring.db import create_engine
 from mentoring.google_services import GoogleServices
+from mentoring.logs import configure_logging
+from mentoring.metrics import serve_metrics
 from mentoring.settings import Settings, get_settings
 from mentoring.temporal import connect_temporal
+from mentoring.tracing import configure_tracing
 from workflows.late_payment import LatePaymentWorkflow
 from workflows.order import MentoringOrderWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
@@ -63,6 +65,7 @@ def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wo
 
 
 async def run_worker(settings: Settings) -> None:
+    serve_metrics(settings)  # the orders' metrics on METRICS_PORT; the SDK's on the next port
     engine = create_engine(settings.database_url)
     client = await connect_temporal(settings)
     try:
@@ -72,8 +75,10 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO)
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    configure_logging(settings)
+    configure_tracing("mentoring-worker")
+    asyncio.run(run_worker(settings))
 
 
 if __name__ == "__main__":

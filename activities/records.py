@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.order_metrics import observe_transition
 from activities.webhooks_out import enqueue, wake
 from mentoring.db import session_factory
 from mentoring.domain import OrderInput, OrderState, TransitionRecord
@@ -128,6 +129,10 @@ class RecordActivities:
         order_id = uuid.UUID(record.order_id)
         async with self._sessions() as session:
             try:
+                # For the metrics (which flags are new), locked as the update would lock it.
+                previous_note = await session.scalar(
+                    select(Order.admin_note).where(Order.id == order_id).with_for_update()
+                )
                 await session.execute(
                     update(Order)
                     .where(Order.id == order_id, Order.version < record.seq)
@@ -135,7 +140,7 @@ class RecordActivities:
                         version=record.seq, updated_at=record.at, **_state_columns(record.state)
                     )
                 )
-                await session.execute(
+                appended = await session.execute(
                     insert(OrderEvent)
                     .values(
                         order_id=order_id,
@@ -154,6 +159,8 @@ class RecordActivities:
                 if _is_exclusion_violation(error):
                     raise _slot_unavailable(error) from error
                 raise
+        if appended.rowcount == 1:  # the first attempt that wrote it
+            observe_transition(record, previous_note)
         await self._wake(endpoints, record.order_id)
 
 

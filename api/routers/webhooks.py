@@ -2,21 +2,32 @@
 
 import hmac
 import logging
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from api.callbacks import InvoiceCallback, RefundCallback, inline_schema, read_callback
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, error_responses
-from api.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
+from api.metrics import WEBHOOKS_DUPLICATE, WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
 from api.webhook_relay import forward, mark_forwarded
 from mentoring.domain import REFUND_KEY_PREFIX
 from mentoring.tables import WebhookEvent
+from mentoring.tracing import tag_order
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 log = logging.getLogger(__name__)
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def require_xendit(
@@ -164,9 +175,22 @@ async def _store_and_forward(
     session: SessionDep, temporal: TemporalDep, settings: SettingsDep, event: WebhookEvent
 ) -> WebhookAck:
     """Stored before it is acknowledged; forwarded now, or by the relay later."""
+    if event.external_id is not None and is_uuid(event.external_id):
+        tag_order(event.external_id)
+    earlier = await session.scalar(
+        select(WebhookEvent.id)
+        .where(
+            WebhookEvent.invoice_id == event.invoice_id,
+            WebhookEvent.event_type == event.event_type,
+            WebhookEvent.external_id == event.external_id,
+        )
+        .limit(1)
+    )
     session.add(event)
     await session.commit()
     WEBHOOKS_RECEIVED.labels(event.event_type).inc()
+    if earlier is not None:
+        WEBHOOKS_DUPLICATE.labels(event.event_type).inc()
     try:
         note = await forward(temporal, event, settings.temporal_task_queue)
         await mark_forwarded(session, event.id, note)
