@@ -62,7 +62,8 @@ _ERROR_DESCRIPTIONS = {
     409: "Not allowed in the resource's current state",
     413: "The body is too large",
     422: "The request is not valid",
-    429: "Too many concurrent requests for this resource; retry after `Retry-After` seconds",
+    429: "Too many requests: from this key or address (`rate_limited`), or at once for this "
+    "resource (`too_many_requests`); retry after `Retry-After` seconds",
     503: "A provider, the database or the workflow engine is unavailable; retry after "
     "`Retry-After` seconds",
 }
