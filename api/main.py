@@ -8,16 +8,17 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from prometheus_client import make_asgi_app
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from api.calendar_busy import CalendarBusy
 from api.errors import install_error_handlers
+from api.metrics import observe
 from api.pages import admin, decision, order
 from api.routers import availability, health, mentors, orders, webhook_endpoints, webhooks
 from api.webhook_relay import run_relay
 from mentoring.db import create_engine, session_factory
+from mentoring.metrics import serve_metrics
 from mentoring.settings import Settings, get_settings
 from mentoring.temporal import connect_temporal
 
@@ -48,6 +49,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        serve_metrics(app_settings)  # on METRICS_PORT, never on the API's own port
         own_engine = engine is None
         app.state.engine = engine or create_engine(
             app_settings.database_url,
@@ -94,5 +96,5 @@ def create_app(
         admin.router,
     ):
         app.include_router(router)
-    app.mount("/metrics", make_asgi_app())
+    observe(app)
     return app

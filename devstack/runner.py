@@ -165,6 +165,11 @@ class DevRun:
         if self.embedded_temporal:
             wanted.append(("127.0.0.1", s.temporal_port, "Temporal, TEMPORAL_PORT"))
             wanted.append(("127.0.0.1", s.temporal_ui_port, "Temporal's UI, TEMPORAL_UI_PORT"))
+        if s.metrics_port:
+            wanted += [
+                (s.metrics_host, port, "the metrics, METRICS_PORT to METRICS_PORT + 3")
+                for port in metrics_ports(s.metrics_port)
+            ]
         busy = [
             busy_port_message(port, what)
             for host, port, what in wanted
@@ -224,12 +229,15 @@ class DevRun:
         )
         client = await wait_for_temporal(address, s.temporal_namespace, READY_BOUND_S, temporal)
 
+        worker_env = child_env
+        if s.metrics_port:  # the API's on METRICS_PORT (and + 1), the worker's on the next two
+            worker_env = {**child_env, "METRICS_PORT": str(metrics_ports(s.metrics_port)[2])}
         servers = [
             await children.start(
                 "worker",
                 [*mentoring, "worker"],
                 title="the worker",
-                env=child_env,
+                env=worker_env,
                 stop_signal=signal.SIGINT,
                 tier=1,
             ),
@@ -277,6 +285,15 @@ class DevRun:
                 raise DevError(f"{child.title} was not ready within {READY_BOUND_S:.0f} s{where}")
             await asyncio.sleep(POLL_S)
 
+    def _metrics(self) -> str:
+        s = self.settings
+        if not s.metrics_port:
+            return "(off: METRICS_PORT)"
+        api, api_sdk, worker, worker_sdk = (
+            f"http://{s.metrics_host}:{port}/metrics" for port in metrics_ports(s.metrics_port)
+        )
+        return f"API {api} (SDK {api_sdk}), worker {worker} (SDK {worker_sdk})"
+
     def _print_banner(self, took_s: float) -> None:
         s = self.settings
         temporal_ui = (
@@ -298,8 +315,14 @@ Mentoring order engine is up in {took_s:.1f} s.
   Frontend API key  {self.secrets["frontend_api_key"]}
   Data folder       {self.data_dir}
   Logs              {logs}
+  Metrics           {self._metrics()}
 Press Ctrl-C to stop."""
         )
+
+
+def metrics_ports(port: int) -> list[int]:
+    """The API's own and SDK metrics ports, then the worker's."""
+    return [port, port + 1, port + 2, port + 3]
 
 
 async def _answers(http: httpx.AsyncClient, url: str) -> bool:

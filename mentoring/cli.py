@@ -12,14 +12,15 @@ uvicorn names an app, and that module is imported only when the command runs.
 
 import argparse
 import importlib
-import logging
 import sys
 from typing import Any
 
 import uvicorn
 
 from mentoring.db import migrate_to_head
+from mentoring.logs import configure_logging
 from mentoring.settings import get_settings
+from mentoring.tracing import configure_tracing
 
 
 def _entry(name: str) -> Any:
@@ -29,7 +30,10 @@ def _entry(name: str) -> Any:
 
 
 def _serve(app_factory: str, host: str, port: int) -> None:
-    uvicorn.run(app_factory, factory=True, host=host, port=port, proxy_headers=True)
+    # log_config=None: uvicorn's lines (its access log too) go through our handler.
+    uvicorn.run(
+        app_factory, factory=True, host=host, port=port, proxy_headers=True, log_config=None
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,10 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     sandbox.add_argument("--port", type=int, default=None)
     args = parser.parse_args(arguments)
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = get_settings()
+    configure_logging(settings)
+    if args.command in ("api", "worker"):
+        configure_tracing(f"mentoring-{args.command}")
     if args.command == "migrate":
         migrate_to_head(settings.database_url)
     elif args.command == "api":

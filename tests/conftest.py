@@ -32,7 +32,16 @@ from emulator.credentials import write_service_account_file
 from mentoring.db import create_engine, migrate_to_head
 from mentoring.serving import BackgroundServer
 from mentoring.settings import Settings
-from tests.support import RunningWorker, Stack, free_port, save_history
+from mentoring.temporal import connect_temporal
+from mentoring.tracing import configure_tracing
+from tests.support import (
+    SPANS,
+    RunningWorker,
+    Stack,
+    free_port,
+    free_port_pair,
+    save_history,
+)
 
 _exit_status = 0
 
@@ -110,6 +119,8 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     api_port, sandbox_port = free_port(), free_port()
     api_url, sandbox_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}"
+    # Traced as production traces when OTEL_EXPORTER_OTLP_ENDPOINT is set; spans kept in memory.
+    configure_tracing("mentoring-tests", exporter=SPANS)
     credentials = write_service_account_file(
         tmp_path_factory.mktemp("google") / "service-account.json",
         token_uri=f"{sandbox_url}/oauth2/token",
@@ -133,9 +144,12 @@ async def stack(
         frontend_api_key="test-frontend-key",
         mentor_token_secret="test-mentor-secret",
         public_base_url=api_url,
+        # The process's metrics here, the Temporal SDK's on the next port.
+        metrics_port=free_port_pair(),
     )
     engine = create_engine(database_url)
-    client = temporal_env.client
+    # As the API and the worker connect: traced, the SDK's metrics served.
+    client = await connect_temporal(settings)
     api = await BackgroundServer(create_app(settings, client, engine), port=api_port).start()
     sandbox = await BackgroundServer(
         create_emulator_app(
