@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api.calendar_busy import CalendarBusy
 from api.errors import install_error_handlers
+from api.limits import install_limits
 from api.metrics import observe
 from api.pages import admin, decision, order
 from api.routers import availability, health, mentors, orders, webhook_endpoints, webhooks
@@ -84,6 +85,7 @@ def create_app(
     app.state.settings = app_settings
     app.state.calendar_busy = CalendarBusy(app_settings)
     install_error_handlers(app)
+    install_limits(app, app_settings)
     for router in (
         health.router,
         mentors.router,

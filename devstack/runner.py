@@ -35,6 +35,9 @@ from mentoring.settings import Settings
 READY_BOUND_S = 90.0
 # Ctrl-C, kill, and the terminal closing.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# `make bench` polls each order every 50 ms with the frontend key, far above production's rate
+# limits: the API of `mentoring dev` has these, unless the environment sets its own.
+DEV_RATE_LIMIT = "100000/minute"
 POLL_S = 0.1
 
 
@@ -207,6 +210,9 @@ class DevRun:
             "TEMPORAL_NAMESPACE": s.temporal_namespace,
             "PUBLIC_BASE_URL": self.api_url,
         }
+        for limit in ("rate_limit_per_key", "rate_limit_per_address"):
+            if not _configured(s, limit):
+                env[limit.upper()] = DEV_RATE_LIMIT
         if self.emulated:
             env |= {
                 "XENDIT_API_URL": self.sandbox_url,

@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 
 from mentoring.db import migrate_to_head
+from mentoring.header_timeout import server_options
 from mentoring.logs import configure_logging
 from mentoring.settings import get_settings
 from mentoring.tracing import configure_tracing
@@ -31,8 +32,15 @@ def _entry(name: str) -> Any:
 
 def _serve(app_factory: str, host: str, port: int) -> None:
     # log_config=None: uvicorn's lines (its access log too) go through our handler.
+    # server_options: HEADER_READ_TIMEOUT (mentoring/header_timeout.py).
     uvicorn.run(
-        app_factory, factory=True, host=host, port=port, proxy_headers=True, log_config=None
+        app_factory,
+        factory=True,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_config=None,
+        **server_options(get_settings()),
     )
 
 

@@ -140,6 +140,11 @@ async def stack(
         google_freebusy_cache_ttl=timedelta(0),
         # A refused webhook is tried again soon (production: from 10 s).
         webhook_retry_initial=timedelta(milliseconds=200),
+        # The suite makes many requests quickly from one address with one key (the fuzz test
+        # too): rate limits out of its way (tests/api/test_limits.py tests them on apps of
+        # their own, with small ones).
+        rate_limit_per_key="1000000/minute",
+        rate_limit_per_address="1000000/minute",
         admin_api_key="test-admin-key",
         frontend_api_key="test-frontend-key",
         mentor_token_secret="test-mentor-secret",
