@@ -6,7 +6,7 @@ stops once the machine says it is finished, nothing is under way and its inbox i
 """
 
 import asyncio
-import contextlib
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -85,6 +85,9 @@ class MentoringOrderWorkflow:
         self._replies_waiting: list[Reply] = []
         self._answers: dict[int, Reply] = {}
         self._requests = 0
+        self._alarm: asyncio.Task[None] | None = None
+        self._alarm_at: datetime | None = None
+        self._alarm_rang = False
 
     # ---- messages in -------------------------------------------------------------------------
 
@@ -182,6 +185,7 @@ class MentoringOrderWorkflow:
         while (event := await self._next_event()) is not None:
             self._machine, commands = machine.step(self._machine, event, workflow.now())
             self._start(commands)
+        self._set_alarm(None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return order_state(self._machine)
 
@@ -201,11 +205,25 @@ class MentoringOrderWorkflow:
             timer = machine.next_timer(self._machine)
             if timer is not None and timer[1] <= workflow.now():
                 return TimerFired(timer[0])
-            timeout = None if timer is None else timer[1] - workflow.now()
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._idle(), timeout=timeout
-                )
+            self._set_alarm(timer[1] if timer is not None else None)
+            await workflow.wait_condition(
+                lambda: bool(self._inbox) or self._idle() or self._alarm_rang
+            )
+
+    def _set_alarm(self, at: datetime | None) -> None:
+        """One Temporal timer for the machine's next deadline, kept while that deadline stays:
+        a timer started and cancelled around every event would cost two history events each."""
+        if at == self._alarm_at:
+            return
+        if self._alarm is not None:
+            self._alarm.cancel()
+        self._alarm, self._alarm_at, self._alarm_rang = None, at, False
+        if at is not None:
+            self._alarm = asyncio.create_task(self._ring_at(at))
+
+    async def _ring_at(self, at: datetime) -> None:
+        await workflow.sleep(at - workflow.now())
+        self._alarm_rang = True
 
     def _start(self, commands: list[Command]) -> None:
         issued_by = self._machine

@@ -31,6 +31,12 @@ CREATE_EXAMPLES: dict[str, Any] = {
 }
 
 
+UPDATE_EXAMPLES: dict[str, Any] = {
+    "enable": {"summary": "Turn a disabled endpoint back on", "value": {"active": True}},
+    "filter": {"summary": "Only the endings", "value": {"event_types": ["order.cancelled"]}},
+}
+
+
 def new_secret() -> str:
     """A Standard Webhooks secret: `whsec_` and 24 random bytes in base64."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
@@ -82,7 +88,10 @@ async def get_webhook_endpoint(
 
 @router.patch("/{endpoint_id}", responses=error_responses(400, 401, 403, 404, 422, 503))
 async def update_webhook_endpoint(
-    endpoint_id: uuid.UUID, body: EndpointUpdate, _: AdminCaller, session: SessionDep
+    endpoint_id: uuid.UUID,
+    body: Annotated[EndpointUpdate, Body(openapi_examples=UPDATE_EXAMPLES)],
+    _: AdminCaller,
+    session: SessionDep,
 ) -> EndpointOut:
     """Only the fields given change; `active: true` re-enables an endpoint disabled for
     failing (new events only: those abandoned stay abandoned)."""
