@@ -36,6 +36,12 @@ CONCURRENCY ?= 1
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/order_flow.py --orders $(ORDERS) --concurrency $(CONCURRENCY) $(BENCH_ARGS)
 
+# Whole orders side by side with a bare Temporal workflow, against a running `make dev`:
+#   make bench-side SIDE_ORDERS=20
+SIDE_ORDERS ?= 20
+bench-side: $(BIN)/.installed
+	$(BIN)/python benchmarks/side_by_side.py --orders $(SIDE_ORDERS) $(BENCH_ARGS)
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
