@@ -12,6 +12,7 @@ serves them on its port, which this check must not take).
 """
 
 import asyncio
+import os
 import socket
 import sys
 from datetime import UTC, datetime, timedelta
@@ -75,12 +76,16 @@ async def check_worker(
     ]
 
 
-def main() -> int:
+def main() -> None:
     problems = asyncio.run(check_worker(get_settings()))
     for problem in problems:
         print(f"worker unhealthy: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Python can crash at exit once temporalio's runtime has run (sdk-python issue 300), which
+    # would turn a healthy answer into a failed check: leave with the check's own status.
+    os._exit(1 if problems else 0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
