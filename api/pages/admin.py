@@ -4,6 +4,7 @@ kept as a signed, HttpOnly, SameSite=Strict session cookie (or sent as a Bearer 
 
 import hmac
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -17,7 +18,7 @@ from api.pages.links import read_form
 from api.pages.render import page
 from api.resolution import ResolveIn, raised_flags, resolve_order
 from mentoring.settings import Settings
-from mentoring.tables import Mentor, Order
+from mentoring.tables import Mentor, Order, WebhookEndpoint
 from mentoring.tokens import ADMIN_SESSION_TTL, admin_session, verify_admin_session
 
 ADMIN_PATH = "/pages/admin"
@@ -96,7 +97,32 @@ async def flagged_orders(
         )
     ).all()
     orders = [(order, mentor_name, raised_flags(order)) for order, mentor_name in rows]
-    return page(request, "admin.html", "en", orders=orders, resolved=resolved)
+    endpoints = (
+        await session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.active.is_(False))
+            .order_by(WebhookEndpoint.updated_at.desc())
+        )
+    ).all()
+    return page(request, "admin.html", "en", orders=orders, resolved=resolved, endpoints=endpoints)
+
+
+@router.post("/endpoints/{endpoint_id}/enable", response_model=None)
+async def enable_endpoint(
+    endpoint_id: Annotated[uuid.UUID, Path()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """Turn a webhook endpoint that was disabled for failing back on (for new events)."""
+    if not _signed_in(request, settings):
+        return RedirectResponse(f"{ADMIN_PATH}/login", status_code=303)
+    endpoint = await session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is not None:
+        endpoint.active, endpoint.disabled_reason = True, None
+        endpoint.updated_at = datetime.now(UTC)
+        await session.commit()
+    return RedirectResponse(ADMIN_PATH, status_code=303)
 
 
 @router.post("/orders/{order_id}/resolve", response_model=None)

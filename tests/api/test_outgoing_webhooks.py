@@ -200,6 +200,16 @@ async def test_an_endpoint_failing_past_the_window_is_disabled(stack: Stack) -> 
     assert all(
         a["status_code"] is None and "ConnectError" in a["error"] for a in message["attempts"]
     )
+
+    # The admin's page shows it among the endpoints turned off, and turns it back on.
+    admin_page = await stack.api.get("/pages/admin", headers=stack.admin)
+    assert f'data-endpoint="{endpoint["id"]}"' in admin_page.text
+    enabled = await stack.api.post(
+        f"/pages/admin/endpoints/{endpoint['id']}/enable", headers=stack.admin
+    )
+    assert enabled.status_code == 303
+    again = await stack.api.get(f"/v1/webhook-endpoints/{endpoint['id']}", headers=stack.admin)
+    assert again.json()["active"] is True and again.json()["disabled_reason"] is None
     await stack.api.delete(f"/v1/webhook-endpoints/{endpoint['id']}", headers=stack.admin)
 
 
