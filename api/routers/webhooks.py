@@ -1,5 +1,6 @@
 """Xendit's invoice and refund callbacks: authenticate, store, acknowledge, forward."""
 
+import asyncio
 import hmac
 import logging
 import uuid
@@ -8,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
 from api.callbacks import InvoiceCallback, RefundCallback, inline_schema, read_callback
 from api.deps import SessionDep, SettingsDep, TemporalDep
@@ -144,7 +147,7 @@ async def xendit_invoice_callback(
         external_id=callback.external_id,
         payload=payload,
     )
-    return await _store_and_forward(session, temporal, settings, event)
+    return await _store_and_forward(request, session, temporal, settings, event)
 
 
 @router.post(
@@ -168,11 +171,15 @@ async def xendit_refund_callback(
         external_id=(refund.reference_id or "").removeprefix(REFUND_KEY_PREFIX) or None,
         payload=payload,
     )
-    return await _store_and_forward(session, temporal, settings, event)
+    return await _store_and_forward(request, session, temporal, settings, event)
 
 
 async def _store_and_forward(
-    session: SessionDep, temporal: TemporalDep, settings: SettingsDep, event: WebhookEvent
+    request: Request,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    event: WebhookEvent,
 ) -> WebhookAck:
     """Stored before it is acknowledged; forwarded now, or by the relay later."""
     if event.external_id is not None and is_uuid(event.external_id):
@@ -191,9 +198,28 @@ async def _store_and_forward(
     WEBHOOKS_RECEIVED.labels(event.event_type).inc()
     if earlier is not None:
         WEBHOOKS_DUPLICATE.labels(event.event_type).inc()
+    # Acknowledged once stored: Xendit is answered at once, and the workflow is told just
+    # after (or, if this process stops first, by the relay, which forwards what is unmarked).
+    task = asyncio.create_task(
+        _forward(request.app.state.sessions, temporal, settings.temporal_task_queue, event)
+    )
+    _forwarding.add(task)
+    task.add_done_callback(_forwarding.discard)
+    return WebhookAck(received=True, event_id=event.id)
+
+
+_forwarding: set[asyncio.Task[None]] = set()
+
+
+async def _forward(
+    sessions: async_sessionmaker[AsyncSession],
+    temporal: Client,
+    task_queue: str,
+    event: WebhookEvent,
+) -> None:
     try:
-        note = await forward(temporal, event, settings.temporal_task_queue)
-        await mark_forwarded(session, event.id, note)
+        note = await forward(temporal, event, task_queue)
+        async with sessions() as session:
+            await mark_forwarded(session, event.id, note)
     except Exception:
         log.warning("callback %s stored; the relay will forward it", event.id, exc_info=True)
-    return WebhookAck(received=True, event_id=event.id)
