@@ -6,12 +6,12 @@ it ends comes back to the machine as `Done` or `GaveUp`, and the machine decides
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         calendar_event_id_for,
         email_key,
     )
+    from workflows.bounds import BOOKING_RETRY, EMAIL, PROVIDER, RECORD, REFUND, Bounds
     from workflows.machine.codes import Failure, Role
     from workflows.machine.model import (
         Booked,
@@ -73,42 +74,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.projection import order_state
 
 
-@dataclass(frozen=True)
-class Bounds:
-    start_to_close: timedelta
-    retry: RetryPolicy
-    schedule_to_close: timedelta | None = None
-    heartbeat: timedelta | None = None
-
-
-RECORD = Bounds(
-    timedelta(seconds=30),
-    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
-    schedule_to_close=timedelta(minutes=30),
-)
-PROVIDER = Bounds(
-    timedelta(seconds=60),
-    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)),
-    schedule_to_close=timedelta(minutes=30),
-)
-EMAIL = Bounds(
-    timedelta(seconds=60),
-    RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2)),
-    schedule_to_close=timedelta(hours=6),
-)
-REFUND = Bounds(
-    timedelta(seconds=60),
-    RetryPolicy(
-        initial_interval=timedelta(seconds=2),
-        maximum_interval=timedelta(minutes=5),
-        maximum_attempts=25,
-    ),
-)
-# Google outages are retried until the session is near (the machine's patience); only then is a
-# paid session given up, and refunded.
-BOOKING_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=2)
-)
 DATETIME_KEYS = ("old_start", "decision_deadline")
 
 

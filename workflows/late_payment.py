@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import AppendEventInput, TimelineActivities
     from mentoring.contract import LATE_PAYMENT_WORKFLOW
     from mentoring.domain import LatePaymentInput
-    from workflows.effects import PROVIDER, RECORD, REFUND
+    from workflows.bounds import PROVIDER, RECORD, REFUND
 
 PAID_STATUSES = ("PAID", "SETTLED")
 
