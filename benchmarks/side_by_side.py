@@ -25,17 +25,17 @@ import json
 import os
 import platform
 import sys
-import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from order_flow import DEFAULT_SECRETS, Bench, Config, percentile
+from edge_probes import Probe, create_probe, in_flight, webhook_probe
+from order_flow import DEFAULT_SECRETS, Bench, Config
+from process_cpu import cpu_sample
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
@@ -78,21 +78,6 @@ class BareOrder:
         await workflow.wait_condition(lambda: self.approved)
         await workflow.execute_activity(noop, "book", start_to_close_timeout=ACTIVITY_TIMEOUT)
         return "confirmed"
-
-
-async def in_flight(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
-    """Run `one(0..count-1)`, `concurrency` at a time; the wall-clock seconds it took."""
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for index in range(count):
-        queue.put_nowait(index)
-
-    async def drain() -> None:
-        while not queue.empty():
-            await one(queue.get_nowait())
-
-    began = time.perf_counter()
-    await asyncio.gather(*(drain() for _ in range(concurrency)))
-    return time.perf_counter() - began
 
 
 async def bare_run(client: Client, task_queue: str, orders: int, concurrency: int) -> float:
@@ -165,159 +150,6 @@ async def whole_run(
     return Whole(
         results.confirmed / wall_s, results.confirmed, results.failures, bench.created, cpu
     )
-
-
-# ---- CPU of the stack's processes -------------------------------------------------------------
-
-ROLES = (
-    ("mentoring.cli api", "api"),
-    ("mentoring.cli worker", "worker"),
-    ("mentoring.cli sandbox", "emulator"),
-    ("temporal server", "temporal"),
-    ("postgres", "postgres"),
-)
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _processes() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command line, CPU seconds: user+sys and of its reaped children)."""
-    found: dict[int, tuple[int, str, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        # after the command: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17)
-        ticks = sum(int(value) for value in fields[11:15])
-        found[int(entry.name)] = (int(fields[1]), cmdline, ticks / TICKS)
-    return found
-
-
-def cpu_sample(api_port: int) -> dict[str, float]:
-    """CPU seconds of each role under the `mentoring dev` whose API listens on `api_port`.
-
-    Reaped children count in their parent's cutime/cstime, so Postgres backends that ended
-    between two samples are still counted (in the postmaster)."""
-    processes = _processes()
-    root = next(
-        (
-            parent
-            for parent, cmdline, _ in processes.values()
-            if "mentoring.cli api" in cmdline and f"--port {api_port}" in cmdline
-        ),
-        None,
-    )
-    if root is None:
-        return {}
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _, _) in processes.items():
-        children.setdefault(parent, []).append(pid)
-    totals: dict[str, float] = {}
-    stack = list(children.get(root, []))
-    while stack:
-        pid = stack.pop()
-        stack.extend(children.get(pid, []))
-        _, cmdline, seconds = processes[pid]
-        for needle, role in ROLES:
-            if needle in cmdline:
-                totals[role] = totals.get(role, 0.0) + seconds
-                break
-    return totals
-
-
-# ---- probes -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Probe:
-    latencies_ms: list[float]
-    wall_s: float
-    bad: int
-
-    def p(self, fraction: float) -> float:
-        return percentile(self.latencies_ms, fraction) if self.latencies_ms else float("nan")
-
-
-async def webhook_probe(
-    api: httpx.AsyncClient, token: str, orders: list[dict[str, Any]], count: int, concurrency: int
-) -> Probe:
-    latencies: list[float] = []
-    bad = 0
-
-    async def one(index: int) -> None:
-        nonlocal bad
-        order = orders[index % len(orders)]
-        body = {
-            "id": order["payment"]["invoice_id"],
-            "external_id": order["id"],
-            "status": "PAID",
-            "amount": order["amount"],
-            "paid_amount": order["amount"],
-            "currency": order["currency"],
-        }
-        began = time.perf_counter()
-        try:
-            response = await api.post(
-                "/v1/webhooks/xendit/invoice", json=body, headers={"x-callback-token": token}
-            )
-        except httpx.HTTPError:
-            bad += 1
-            return
-        latencies.append((time.perf_counter() - began) * 1000)
-        if response.status_code != 200:
-            bad += 1
-
-    wall_s = await in_flight(count, concurrency, one)
-    return Probe(latencies, wall_s, bad)
-
-
-async def create_probe(
-    config: Config, api: httpx.AsyncClient, sandbox: httpx.AsyncClient, concurrency: int
-) -> Probe:
-    """POST /v1/orders for a fresh mentor, each order at its own start time."""
-    bench = Bench(config, api, sandbox)
-    (mentor_id,) = (await bench.create_mentors())[:1]
-    first = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
-    latencies: list[float] = []
-    bad = 0
-
-    async def one(index: int) -> None:
-        nonlocal bad
-        began = time.perf_counter()
-        try:
-            response = await api.post(
-                "/v1/orders",
-                headers={
-                    "Authorization": f"Bearer {config.frontend_key}",
-                    "Idempotency-Key": f"side-{config.run_id}-{index}",
-                },
-                json={
-                    "mentor_id": mentor_id,
-                    "mentee": {
-                        "name": f"Probe Mentee {index}",
-                        "email": f"probe-{config.run_id}-{index}@example.com",
-                        "locale": "en",
-                    },
-                    "topic": "Benchmark probe",
-                    "start_time": (first + timedelta(hours=2 * index)).isoformat(),
-                    "duration_minutes": 60,
-                },
-            )
-        except httpx.HTTPError:
-            bad += 1
-            return
-        latencies.append((time.perf_counter() - began) * 1000)
-        if response.status_code != 201:
-            bad += 1
-
-    wall_s = await in_flight(config.orders, concurrency, one)
-    return Probe(latencies, wall_s, bad)
 
 
 # ---- history ----------------------------------------------------------------------------------

@@ -1,0 +1,113 @@
+"""What the stack answers at its edges, a number of requests at a time: Xendit's invoice webhook
+and POST /v1/orders (their latencies, wall time and failures)."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from order_flow import Bench, Config, percentile
+
+
+async def in_flight(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
+    """Run `one(0..count-1)`, `concurrency` at a time; the wall-clock seconds it took."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        queue.put_nowait(index)
+
+    async def drain() -> None:
+        while not queue.empty():
+            await one(queue.get_nowait())
+
+    began = time.perf_counter()
+    await asyncio.gather(*(drain() for _ in range(concurrency)))
+    return time.perf_counter() - began
+
+
+@dataclass
+class Probe:
+    latencies_ms: list[float]
+    wall_s: float
+    bad: int
+
+    def p(self, fraction: float) -> float:
+        return percentile(self.latencies_ms, fraction) if self.latencies_ms else float("nan")
+
+
+async def webhook_probe(
+    api: httpx.AsyncClient, token: str, orders: list[dict[str, Any]], count: int, concurrency: int
+) -> Probe:
+    latencies: list[float] = []
+    bad = 0
+
+    async def one(index: int) -> None:
+        nonlocal bad
+        order = orders[index % len(orders)]
+        body = {
+            "id": order["payment"]["invoice_id"],
+            "external_id": order["id"],
+            "status": "PAID",
+            "amount": order["amount"],
+            "paid_amount": order["amount"],
+            "currency": order["currency"],
+        }
+        began = time.perf_counter()
+        try:
+            response = await api.post(
+                "/v1/webhooks/xendit/invoice", json=body, headers={"x-callback-token": token}
+            )
+        except httpx.HTTPError:
+            bad += 1
+            return
+        latencies.append((time.perf_counter() - began) * 1000)
+        if response.status_code != 200:
+            bad += 1
+
+    wall_s = await in_flight(count, concurrency, one)
+    return Probe(latencies, wall_s, bad)
+
+
+async def create_probe(
+    config: Config, api: httpx.AsyncClient, sandbox: httpx.AsyncClient, concurrency: int
+) -> Probe:
+    """POST /v1/orders for a fresh mentor, each order at its own start time."""
+    bench = Bench(config, api, sandbox)
+    (mentor_id,) = (await bench.create_mentors())[:1]
+    first = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    latencies: list[float] = []
+    bad = 0
+
+    async def one(index: int) -> None:
+        nonlocal bad
+        began = time.perf_counter()
+        try:
+            response = await api.post(
+                "/v1/orders",
+                headers={
+                    "Authorization": f"Bearer {config.frontend_key}",
+                    "Idempotency-Key": f"side-{config.run_id}-{index}",
+                },
+                json={
+                    "mentor_id": mentor_id,
+                    "mentee": {
+                        "name": f"Probe Mentee {index}",
+                        "email": f"probe-{config.run_id}-{index}@example.com",
+                        "locale": "en",
+                    },
+                    "topic": "Benchmark probe",
+                    "start_time": (first + timedelta(hours=2 * index)).isoformat(),
+                    "duration_minutes": 60,
+                },
+            )
+        except httpx.HTTPError:
+            bad += 1
+            return
+        latencies.append((time.perf_counter() - began) * 1000)
+        if response.status_code != 201:
+            bad += 1
+
+    wall_s = await in_flight(config.orders, concurrency, one)
+    return Probe(latencies, wall_s, bad)
