@@ -8,21 +8,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue
 
 from api.schemas import NO_NUL
 from mentoring.tables import WebhookAttempt, WebhookEndpoint, WebhookMessage
-
-EventType = Literal[
-    "order.created",
-    "order.paid",
-    "order.confirmed",
-    "order.rescheduled",
-    "order.declined",
-    "order.cancelled",
-    "order.expired",
-    "order.completed",
-    "order.failed",
-    "order.refunded",
-    "order.flagged",
-    "order.resolved",
-]
+from mentoring.webhook_events import EventType
 
 
 class EndpointCreate(BaseModel):

@@ -104,3 +104,14 @@ async def _render(request: Request, error: Exception) -> JSONResponse:
 
 def install_error_handler(app: FastAPI) -> None:
     app.add_exception_handler(ProviderError, _render)
+
+
+async def google_json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON object, or Google's 400 parseError for anything else."""
+    try:
+        body: Any = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise google_error(400, "parseError", "Parse Error")
+    return body

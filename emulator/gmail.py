@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 
 from emulator.clock import iso_millis, utcnow
 from emulator.deps import StateDep
-from emulator.errors import google_error
+from emulator.errors import google_error, google_json_object
 from emulator.faults import Fault
 from emulator.ids import gmail_message_id
 from emulator.mime import decode_raw, parse_message
@@ -58,12 +58,7 @@ def _store(state: EmulatorState, sender: str, user_id: str, data: bytes, thread_
 async def send(user_id: str, request: Request, state: StateDep) -> Json:
     sender = _mailbox(request, state, user_id, GMAIL_SEND_SCOPES).principal
     fault: Fault | None = await state.faults.enter("gmail.messages.send")
-    try:
-        body: Any = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise google_error(400, "parseError", "Parse Error")
+    body = await google_json_object(request)
     sent = _store(state, sender, user_id, decode_raw(body.get("raw")), body.get("threadId"))
     await state.faults.answer("gmail.messages.send", fault)
     return sent

@@ -4,7 +4,7 @@ Every change gives the event a new `etag`; patch, update and delete honour `If-M
 the event's etag is another), as Google's conditional modification does.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -22,7 +22,7 @@ from emulator.calendar_events import (
 )
 from emulator.clock import utcnow
 from emulator.deps import StateDep
-from emulator.errors import google_error
+from emulator.errors import google_error, google_json_object
 from emulator.faults import CONFERENCE, Fault
 from emulator.ids import calendar_event_id
 from emulator.oauth import CALENDAR_SCOPES, authorize
@@ -63,16 +63,6 @@ def _calendar(calendar_id: str, token: IssuedToken) -> str:
     return token.principal if calendar_id == "primary" else calendar_id
 
 
-async def _json_object(request: Request) -> Json:
-    try:
-        body: Any = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise google_error(400, "parseError", "Parse Error")
-    return body
-
-
 def _record(state: EmulatorState, calendar: str, event_id: str) -> EventRecord:
     record = state.events.get((calendar, event_id))
     if record is None:
@@ -99,7 +89,7 @@ async def insert_event(
     calendar_id: str, request: Request, state: StateDep, version: ConferenceVersion = 0
 ) -> Json:
     token, fault = await _enter(request, state, "calendar.events.insert")
-    body = await _json_object(request)
+    body = await google_json_object(request)
     event_id = str(body.get("id") or calendar_event_id())
     check_event_id(event_id)
     calendar = _calendar(calendar_id, token)
@@ -136,7 +126,7 @@ async def patch_event(
     version: ConferenceVersion = 0,
 ) -> Json:
     token, fault = await _enter(request, state, "calendar.events.patch")
-    body = await _json_object(request)
+    body = await google_json_object(request)
     record = _record(state, _calendar(calendar_id, token), event_id)
     _check_if_match(request, record)
     conference = _conference(state, body, version, _current_request_id(record))
@@ -156,7 +146,7 @@ async def update_event(
     version: ConferenceVersion = 0,
 ) -> Json:
     token, fault = await _enter(request, state, "calendar.events.update")
-    body = await _json_object(request)
+    body = await google_json_object(request)
     record = _record(state, _calendar(calendar_id, token), event_id)
     _check_if_match(request, record)
     conference = _conference(state, body, version, _current_request_id(record))

@@ -30,7 +30,7 @@ from fastapi import APIRouter, Request
 from emulator.calendar_events import Json
 from emulator.clock import iso_millis
 from emulator.deps import StateDep
-from emulator.errors import ProviderError, google_error
+from emulator.errors import ProviderError, google_error, google_json_object
 from emulator.oauth import FREEBUSY_SCOPES, authorize
 from emulator.state import EmulatorState
 
@@ -45,16 +45,6 @@ Period = tuple[datetime, datetime]
 def _bad_request() -> ProviderError:
     """What Google answers a freeBusy body it cannot read (e.g. a time without an offset)."""
     return google_error(400, "badRequest", "Bad Request")
-
-
-async def _body(request: Request) -> Json:
-    try:
-        body: Any = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise google_error(400, "parseError", "Parse Error")
-    return body
 
 
 def _bound(body: Json, name: str) -> datetime:
@@ -182,7 +172,7 @@ def _error_entry(reason: str) -> Json:
 async def query_free_busy(request: Request, state: StateDep) -> Json:
     token = authorize(request, state, FREEBUSY_SCOPES)
     await state.faults.enter(OPERATION)
-    body = await _body(request)
+    body = await google_json_object(request)
     low, high = _bound(body, "timeMin"), _bound(body, "timeMax")
     if high <= low:
         raise google_error(

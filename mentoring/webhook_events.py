@@ -6,7 +6,7 @@ or resolved). The payload carries ids, status, times and money, never a person's
 address: the frontend reads the order for those.
 """
 
-from typing import Any
+from typing import Any, Literal
 
 from mentoring.domain import OrderState, TransitionRecord
 
@@ -40,7 +40,7 @@ FLAGGING_EVENTS = frozenset(
         "email_failed",
     }
 )
-EVENT_TYPES: tuple[str, ...] = (
+EventType = Literal[
     "order.created",
     "order.paid",
     "order.confirmed",
@@ -53,7 +53,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "order.refunded",
     "order.flagged",
     "order.resolved",
-)
+]
 
 
 def event_types_of(record: TransitionRecord) -> list[str]:

@@ -107,6 +107,10 @@ def credentials(key_file: Path) -> service_account.Credentials:
 
 @pytest.fixture(scope="session")
 def calendar(emulator_url: str, credentials: service_account.Credentials) -> Any:
+    return calendar_client(emulator_url, credentials)
+
+
+def calendar_client(emulator_url: str, credentials: service_account.Credentials) -> Any:
     """As mentoring/google_services.py builds it: an AuthorizedHttp, api_endpoint
     `<emulator>/calendar/v3/` (Calendar's servicePath)."""
     http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=30))

@@ -10,15 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import google_auth_httplib2
-import httplib2
 import httpx
 import pytest
 from google.oauth2 import service_account
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from tests.emulator.conftest import ORGANIZER
+from tests.emulator.conftest import ORGANIZER, calendar_client
 
 EVENTS = "https://www.googleapis.com/auth/calendar.events"
 FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy"
@@ -37,15 +34,7 @@ def client_with(emulator_url: str, key_file: Path) -> Client:
         credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
             str(key_file), scopes=list(scopes), subject=ORGANIZER
         )
-        http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=30))
-        return build(
-            "calendar",
-            "v3",
-            http=http,
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": f"{emulator_url}/calendar/v3/"},
-        )
+        return calendar_client(emulator_url, credentials)
 
     return make
 
