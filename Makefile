@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test test-fast lint install histories bench lock
+.PHONY: dev test test-fast lint install histories bench bench-flow lock
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,18 +29,19 @@ test: $(BIN)/.installed
 test-fast: $(BIN)/.installed
 	$(BIN)/pytest -m "not system"
 
-# The end-to-end benchmark, against a running `make dev` (in another shell):
-#   make bench ORDERS=200 CONCURRENCY=20
+# Whole orders side by side with a bare Temporal workflow (issue 11), against a running
+# `make dev` (in another shell); one table with the ratios:
+#   make bench SIDE_ORDERS=20
+SIDE_ORDERS ?= 20
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/side_by_side.py --orders $(SIDE_ORDERS) $(BENCH_ARGS)
+
+# Only the order flow, with its latencies per step:
+#   make bench-flow ORDERS=200 CONCURRENCY=20
 ORDERS ?= 50
 CONCURRENCY ?= 1
-bench: $(BIN)/.installed
+bench-flow: $(BIN)/.installed
 	$(BIN)/python benchmarks/order_flow.py --orders $(ORDERS) --concurrency $(CONCURRENCY) $(BENCH_ARGS)
-
-# Whole orders side by side with a bare Temporal workflow, against a running `make dev`:
-#   make bench-side SIDE_ORDERS=20
-SIDE_ORDERS ?= 20
-bench-side: $(BIN)/.installed
-	$(BIN)/python benchmarks/side_by_side.py --orders $(SIDE_ORDERS) $(BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

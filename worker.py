@@ -25,6 +25,7 @@ from mentoring.temporal import connect_temporal
 from mentoring.tracing import configure_tracing
 from workflows.late_payment import LatePaymentWorkflow
 from workflows.order import MentoringOrderWorkflow
+from workflows.runner import WORKFLOW_RUNNER
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 
@@ -40,6 +41,7 @@ def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wo
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[MentoringOrderWorkflow, LatePaymentWorkflow, WebhookDeliveryWorkflow],
+        workflow_runner=WORKFLOW_RUNNER,
         activities=[
             records.create_order_record,
             records.record_transition,

@@ -21,7 +21,7 @@ from mentoring.tables import Mentor, MentorAvailability, Order
 MAX_BUFFER = timedelta(minutes=240)
 
 
-def calendar_busy(request: Request) -> CalendarBusy:
+async def calendar_busy(request: Request) -> CalendarBusy:
     busy: CalendarBusy = request.app.state.calendar_busy
     return busy
 

@@ -2,7 +2,7 @@
 
 import hmac
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -16,12 +16,12 @@ from mentoring.settings import Settings
 from mentoring.tokens import verify_availability_token, verify_mentor_token
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
@@ -66,7 +66,7 @@ def _key_caller(
 _UNAUTHENTICATED = ApiError(401, "unauthenticated", "a valid Bearer credential is required")
 
 
-def require_admin(settings: SettingsDep, credentials: BearerDep) -> Caller:
+async def require_admin(settings: SettingsDep, credentials: BearerDep) -> Caller:
     caller = _key_caller(settings, credentials)
     if caller is None:
         raise _UNAUTHENTICATED
@@ -75,14 +75,14 @@ def require_admin(settings: SettingsDep, credentials: BearerDep) -> Caller:
     return caller
 
 
-def require_frontend_or_admin(settings: SettingsDep, credentials: BearerDep) -> Caller:
+async def require_frontend_or_admin(settings: SettingsDep, credentials: BearerDep) -> Caller:
     caller = _key_caller(settings, credentials)
     if caller is None:
         raise _UNAUTHENTICATED
     return caller
 
 
-def require_order_actor(
+async def require_order_actor(
     order_id: uuid.UUID,
     settings: SettingsDep,
     credentials: BearerDep,
@@ -106,7 +106,7 @@ def require_order_actor(
     return Caller("mentor", order_id=order_id, mentor_id=uuid.UUID(token_mentor))
 
 
-def require_mentor_or_admin(
+async def require_mentor_or_admin(
     mentor_id: uuid.UUID,
     settings: SettingsDep,
     credentials: BearerDep,
@@ -131,12 +131,12 @@ def require_mentor_or_admin(
     return Caller("mentor", mentor_id=mentor_id)
 
 
-def only_query(*names: str) -> Callable[[Request], None]:
+def only_query(*names: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency refusing (422) any query parameter other than `names`: a misspelt filter
     must not silently answer everything."""
     allowed = frozenset(names)
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         unknown = sorted(set(request.query_params) - allowed)
         if unknown:
             raise ApiError(

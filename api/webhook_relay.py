@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
 from temporalio.client import Client
@@ -122,15 +122,6 @@ async def forward(client: Client, event: WebhookEvent, task_queue: str) -> str |
         return "external_id is not one of our orders"
     async with asyncio.timeout(FORWARD_BOUND_S):
         return await _deliver(client, event, order_id, task_queue)
-
-
-async def mark_forwarded(session: AsyncSession, event_id: int, note: str | None) -> None:
-    await session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.id == event_id, WebhookEvent.forwarded_at.is_(None))
-        .values(forwarded_at=datetime.now(UTC), forward_error=note, next_forward_at=None)
-    )
-    await session.commit()
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -23,9 +23,11 @@ def create_engine(
         options["connect_args"] = {"timeout": connect_timeout_s}
     if pool_timeout_s is not None:
         options["pool_timeout"] = pool_timeout_s
-    return create_async_engine(
-        database_url, pool_size=10, max_overflow=10, pool_pre_ping=True, **options
-    )
+    # Twenty kept open and no overflow (overflow connections are opened and closed again per
+    # checkout under load). No ping before every checkout (a round trip per transaction): a
+    # connection the server dropped fails its first statement instead, SQLAlchemy then discards
+    # every connection opened before it, and the request answers 503 or the activity retries.
+    return create_async_engine(database_url, pool_size=20, max_overflow=0, **options)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -8,16 +8,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from api.callback_store import mark_forwarded, store_callback
 from api.callbacks import InvoiceCallback, RefundCallback, inline_schema, read_callback
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SettingsDep, TemporalDep
 from api.errors import ApiError, error_responses
 from api.metrics import WEBHOOKS_DUPLICATE, WEBHOOKS_RECEIVED, WEBHOOKS_REJECTED
-from api.webhook_relay import forward, mark_forwarded
+from api.webhook_relay import forward
 from mentoring.domain import REFUND_KEY_PREFIX
+from mentoring.settings import Settings
 from mentoring.tables import WebhookEvent
 from mentoring.tracing import tag_order
 
@@ -33,7 +34,7 @@ def is_uuid(text: str) -> bool:
     return True
 
 
-def require_xendit(
+async def require_xendit(
     settings: SettingsDep, x_callback_token: Annotated[str | None, Header()] = None
 ) -> None:
     """Xendit's `x-callback-token`, compared in constant time with the configured one."""
@@ -134,10 +135,7 @@ class WebhookAck(BaseModel):
     ),
 )
 async def xendit_invoice_callback(
-    request: Request,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
+    request: Request, temporal: TemporalDep, settings: SettingsDep
 ) -> WebhookAck:
     payload, callback = await read_callback(request, InvoiceCallback, "not an invoice callback")
     event = WebhookEvent(
@@ -147,7 +145,7 @@ async def xendit_invoice_callback(
         external_id=callback.external_id,
         payload=payload,
     )
-    return await _store_and_forward(request, session, temporal, settings, event)
+    return await _store_and_forward(request, temporal, settings, event)
 
 
 @router.post(
@@ -155,10 +153,7 @@ async def xendit_invoice_callback(
     **_callback_route(RefundCallback, REFUND_CALLBACK_EXAMPLES, "receive_xendit_refund_callback"),
 )
 async def xendit_refund_callback(
-    request: Request,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
+    request: Request, temporal: TemporalDep, settings: SettingsDep
 ) -> WebhookAck:
     """Xendit's `refund.succeeded` / `refund.failed`; the order is the refund's reference_id
     (`refund-<order_id>`)."""
@@ -171,55 +166,38 @@ async def xendit_refund_callback(
         external_id=(refund.reference_id or "").removeprefix(REFUND_KEY_PREFIX) or None,
         payload=payload,
     )
-    return await _store_and_forward(request, session, temporal, settings, event)
+    return await _store_and_forward(request, temporal, settings, event)
 
 
 async def _store_and_forward(
-    request: Request,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    event: WebhookEvent,
+    request: Request, temporal: Client, settings: Settings, event: WebhookEvent
 ) -> WebhookAck:
     """Stored before it is acknowledged; forwarded now, or by the relay later."""
     if event.external_id is not None and is_uuid(event.external_id):
         tag_order(event.external_id)
-    earlier = await session.scalar(
-        select(WebhookEvent.id)
-        .where(
-            WebhookEvent.invoice_id == event.invoice_id,
-            WebhookEvent.event_type == event.event_type,
-            WebhookEvent.external_id == event.external_id,
-        )
-        .limit(1)
-    )
-    session.add(event)
-    await session.commit()
+    engine: AsyncEngine = request.app.state.engine
+    stored = await store_callback(engine, event)
     WEBHOOKS_RECEIVED.labels(event.event_type).inc()
-    if earlier is not None:
+    if stored.duplicate:
         WEBHOOKS_DUPLICATE.labels(event.event_type).inc()
-    # Acknowledged once stored: Xendit is answered at once, and the workflow is told just
-    # after (or, if this process stops first, by the relay, which forwards what is unmarked).
-    task = asyncio.create_task(
-        _forward(request.app.state.sessions, temporal, settings.temporal_task_queue, event)
-    )
-    _forwarding.add(task)
-    task.add_done_callback(_forwarding.discard)
-    return WebhookAck(received=True, event_id=event.id)
+    if not stored.forwarded:
+        # Acknowledged once stored: Xendit is answered at once, and the workflow is told just
+        # after (or, if this process stops first, by the relay, which forwards what is unmarked).
+        event.id = stored.event_id
+        task = asyncio.create_task(_forward(engine, temporal, settings.temporal_task_queue, event))
+        _forwarding.add(task)
+        task.add_done_callback(_forwarding.discard)
+    return WebhookAck(received=True, event_id=stored.event_id)
 
 
 _forwarding: set[asyncio.Task[None]] = set()
 
 
 async def _forward(
-    sessions: async_sessionmaker[AsyncSession],
-    temporal: Client,
-    task_queue: str,
-    event: WebhookEvent,
+    engine: AsyncEngine, temporal: Client, task_queue: str, event: WebhookEvent
 ) -> None:
     try:
         note = await forward(temporal, event, task_queue)
-        async with sessions() as session:
-            await mark_forwarded(session, event.id, note)
+        await mark_forwarded(engine, event.id, note)
     except Exception:
         log.warning("callback %s stored; the relay will forward it", event.id, exc_info=True)

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, func, select
 
+from api.callback_store import COPY_NOTE
 from api.webhook_relay import MAX_FORWARD_ATTEMPTS, relay_pending, retry_delay
 from mentoring.db import session_factory
 from mentoring.tables import WebhookEvent
@@ -254,3 +255,29 @@ async def test_a_callback_that_keeps_failing_is_parked_and_never_retried(stack: 
     assert again is not None
     assert again.forward_attempts == row.forward_attempts
     assert again.forward_error == row.forward_error
+
+
+async def test_a_copy_of_a_forwarded_callback_is_stored_and_not_forwarded_again(
+    stack: Stack,
+) -> None:
+    body = {**paid_callback(_order_like()), "status": "EXPIRED"}  # no such order: a note
+    first = await stack.api.post(INVOICE_WEBHOOK, json=body, headers=TOKEN)
+    assert first.status_code == 200, first.text
+    sessions = session_factory(stack.engine)
+
+    async def forwarded() -> WebhookEvent | None:
+        async with sessions() as session:
+            row = await session.get(WebhookEvent, first.json()["event_id"])
+        return row if row is not None and row.forwarded_at is not None else None
+
+    original = await wait_until(forwarded, "the first copy to be forwarded")
+    assert original.forward_error == "no open order for this callback"
+
+    again = await stack.api.post(INVOICE_WEBHOOK, json=body, headers=TOKEN)
+    assert again.status_code == 200, again.text
+    async with sessions() as session:
+        copy = await session.get(WebhookEvent, again.json()["event_id"])
+    assert copy is not None and copy.id != original.id
+    assert copy.payload == original.payload
+    assert copy.forwarded_at is not None and copy.forward_error == COPY_NOTE
+    assert await _stored(stack, body["external_id"]) == 2

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -111,6 +112,27 @@ async def test_database_black_holed_answers_503_within_the_connect_timeout(stack
             await _database_down_answers_503(stack, http)
 
 
+async def test_connection_dropped_by_the_database_is_one_503_then_a_fresh_one(
+    stack: Stack,
+) -> None:
+    """No ping before each checkout: a pooled connection the server closed fails its request
+    with 503 (never a 500), and the pool opens a new one for the next."""
+    engine = create_engine(stack.settings.database_url)
+    try:
+        async with engine.connect() as connection:  # the pool's only connection, reused below
+            pid = (await connection.execute(text("select pg_backend_pid()"))).scalar_one()
+        async with api_of(stack.settings, stack.client, engine) as http:
+            assert (await _call(http, "GET", "/v1/mentors", headers=stack.frontend)).is_success
+            async with stack.engine.connect() as other:
+                await other.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid})
+            dropped = await _call(http, "GET", "/v1/mentors", headers=stack.frontend)
+            _assert_unavailable(dropped, "database_unavailable")
+            again = await _call(http, "GET", "/v1/mentors", headers=stack.frontend)
+            assert again.status_code == 200, again.text
+    finally:
+        await engine.dispose()
+
+
 async def _workflow_engine_down_answers_503(stack: Stack, http: httpx.AsyncClient) -> None:
     mentor, order = await stack.new_order()
     create = await _call(
@@ -154,7 +176,7 @@ async def test_workflow_engine_black_holed_answers_503_within_the_bound(stack: S
 
 async def test_database_pool_exhausted_answers_503(stack: Stack) -> None:
     engine = create_engine(stack.settings.database_url, pool_timeout_s=1.0)
-    held = [await engine.connect() for _ in range(20)]  # pool_size 10 + max_overflow 10
+    held = [await engine.connect() for _ in range(20)]  # the whole pool: 20, no overflow
     try:
         async with api_of(stack.settings, stack.client, engine) as http:
             response = await _call(http, "GET", "/v1/mentors", headers=stack.frontend)

@@ -71,6 +71,7 @@ from workflows.machine.model import (
     SendEmail,
 )
 from workflows.order import MentoringOrderWorkflow
+from workflows.runner import WORKFLOW_RUNNER
 
 TRACES = int(os.environ.get("CONFORMANCE_TRACES", "12"))
 MOVES_PER_TRACE = 12
@@ -410,6 +411,7 @@ async def play_trace(client: Client, seed: int) -> tuple[list[str], str]:
         client,
         task_queue=task_queue,
         workflows=[MentoringOrderWorkflow, LatePaymentWorkflow],
+        workflow_runner=WORKFLOW_RUNNER,
         activities=providers.activities(),
     ):
         handle = await client.start_workflow(

@@ -8,6 +8,7 @@ from temporalio.worker import Replayer
 
 from tests.support import HISTORIES_DIR
 from workflows.order import MentoringOrderWorkflow
+from workflows.runner import WORKFLOW_RUNNER
 
 HISTORIES = {path.stem: path.read_text() for path in sorted(HISTORIES_DIR.glob("*.json"))}
 
@@ -39,8 +40,7 @@ def test_every_path_has_a_recorded_history() -> None:
 async def test_history_replays(name: str) -> None:
     history = WorkflowHistory.from_json(name, HISTORIES[name])
 
-    result = await Replayer(workflows=[MentoringOrderWorkflow]).replay_workflow(
-        history, raise_on_replay_failure=False
-    )
+    replayer = Replayer(workflows=[MentoringOrderWorkflow], workflow_runner=WORKFLOW_RUNNER)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
 
     assert result.replay_failure is None, result.replay_failure
