@@ -101,15 +101,13 @@ class EmailActivities:
 
     def _send(self, message: EmailMessage) -> str:
         raw = base64.urlsafe_b64encode(message.as_bytes()).decode()
-        sent = self._google.gmail().users().messages().send(userId="me", body={"raw": raw})
+        sent = self._google.gmail_messages().send(userId="me", body={"raw": raw})
         return str(sent.execute()["id"])
 
     def _find_sent(self, message_id: str) -> str | None:
         """The Gmail id of the message with this Message-ID in the sender's mailbox, if any."""
         found = (
-            self._google.gmail()
-            .users()
-            .messages()
+            self._google.gmail_messages()
             .list(userId="me", q=f"rfc822msgid:{message_id}", maxResults=1)
             .execute()
         )

@@ -68,8 +68,10 @@ class GoogleServices:
             self._local.calendar = self._build("calendar", "v3", "calendar/v3/")
         return self._local.calendar
 
-    def gmail(self) -> Any:
+    def gmail_messages(self) -> Any:
+        """`users().messages()`, kept per thread: the client builds each nested resource and its
+        methods anew on every call otherwise."""
         self._http().close()
-        if not hasattr(self._local, "gmail"):
-            self._local.gmail = self._build("gmail", "v1", "")
-        return self._local.gmail
+        if not hasattr(self._local, "gmail_messages"):
+            self._local.gmail_messages = self._build("gmail", "v1", "").users().messages()
+        return self._local.gmail_messages
