@@ -21,7 +21,7 @@ from temporalio import activity
 
 from activities.blocking import in_thread
 from activities.email_templates import render
-from mentoring.db import session_factory
+from mentoring.db import autocommit, session_factory
 from mentoring.google_services import GoogleServices
 from mentoring.settings import Settings
 from mentoring.tables import SentEmail
@@ -59,6 +59,7 @@ class SendEmailInput:
 
 class EmailActivities:
     def __init__(self, engine: AsyncEngine, google: GoogleServices, settings: Settings) -> None:
+        self._engine = engine
         self._sessions = session_factory(engine)
         self._google = google
         self._settings = settings
@@ -116,8 +117,8 @@ class EmailActivities:
 
     async def _claim(self, request: SendEmailInput) -> Claim:
         """Record the key (or take it over from an attempt that did not finish)."""
-        async with self._sessions() as session:
-            inserted = await session.execute(
+        async with autocommit(self._engine) as connection:
+            inserted = await connection.execute(
                 insert(SentEmail)
                 .values(
                     key=request.key,
@@ -130,8 +131,8 @@ class EmailActivities:
                 .returning(SentEmail.key)
             )
             if inserted.first() is not None:
-                await session.commit()
                 return Claim.NEW
+        async with self._sessions() as session:
             status = await session.scalar(
                 select(SentEmail.status).where(SentEmail.key == request.key).with_for_update()
             )
@@ -146,14 +147,13 @@ class EmailActivities:
             return Claim.UNSURE
 
     async def _mark(self, key: str, status: str, message_id: str | None = None) -> None:
-        async with self._sessions() as session:
-            sent_at = datetime.now(UTC) if status == "sent" else None
-            await session.execute(
+        sent_at = datetime.now(UTC) if status == "sent" else None
+        async with autocommit(self._engine) as connection:
+            await connection.execute(
                 update(SentEmail)
                 .where(SentEmail.key == key)
                 .values(status=status, message_id=message_id, sent_at=sent_at)
             )
-            await session.commit()
 
     @activity.defn
     async def send_email(self, request: SendEmailInput) -> bool:

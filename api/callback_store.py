@@ -5,15 +5,14 @@ acknowledged, and answers twice) is stored as forwarded, with a note: the workfl
 telling it again would cost a workflow task for nothing. Every copy is still stored.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import String, Text, bindparam, text, update
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mentoring.db import autocommit
 from mentoring.tables import WebhookEvent
 
 COPY_NOTE = "a copy of a callback already forwarded"
@@ -26,13 +25,6 @@ class Stored:
     """An earlier copy was stored."""
     forwarded: bool
     """Nothing to forward: an earlier copy was."""
-
-
-@asynccontextmanager
-async def _autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """Each statement commits on its own: no BEGIN and COMMIT round trips around it."""
-    async with engine.connect() as connection:
-        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 # Built once: the statement is the same for every callback, only its values change.
@@ -75,13 +67,13 @@ async def store_callback(engine: AsyncEngine, event: WebhookEvent) -> Stored:
         "payload": event.payload,
         "copy_note": COPY_NOTE,
     }
-    async with _autocommit(engine) as connection:
+    async with autocommit(engine) as connection:
         row = (await connection.execute(_STORE, values)).one()
     return Stored(int(row.id), row.first_id is not None, bool(row.forwarded))
 
 
 async def mark_forwarded(engine: AsyncEngine, event_id: int, note: str | None) -> None:
-    async with _autocommit(engine) as connection:
+    async with autocommit(engine) as connection:
         await connection.execute(
             update(WebhookEvent)
             .where(WebhookEvent.id == event_id, WebhookEvent.forwarded_at.is_(None))

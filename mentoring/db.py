@@ -1,11 +1,18 @@
 """Async engine and sessions, and running the Alembic migrations."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +35,14 @@ def create_engine(
     # connection the server dropped fails its first statement instead, SQLAlchemy then discards
     # every connection opened before it, and the request answers 503 or the activity retries.
     return create_async_engine(database_url, pool_size=20, max_overflow=0, **options)
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection on which each statement commits on its own: no BEGIN and COMMIT
+    round trips around a single statement."""
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
