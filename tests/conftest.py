@@ -51,6 +51,10 @@ TEST_TMP_ROOT = Path(__file__).resolve().parent.parent / ".pytest-tmp"
 SYSTEM_FIXTURES = frozenset({"stack", "temporal_env", "database_url"})
 _run_lock: IO[str] | None = None
 
+# An idle connection is dropped by the client well before uvicorn's 5 s keep-alive timeout
+# closes it: otherwise a request sent as the server closes the connection fails (ReadError).
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=1.0)
+
 
 def _remove_finished_runs() -> None:
     """The folders of earlier runs that have ended (their lock is free), so they do not pile up."""
@@ -169,8 +173,8 @@ async def stack(
     worker = RunningWorker(client, settings, engine)
     worker.start()
     async with (
-        httpx.AsyncClient(base_url=api_url, timeout=60) as api_http,
-        httpx.AsyncClient(base_url=sandbox_url, timeout=60) as sandbox_http,
+        httpx.AsyncClient(base_url=api_url, timeout=60, limits=CLIENT_LIMITS) as api_http,
+        httpx.AsyncClient(base_url=sandbox_url, timeout=60, limits=CLIENT_LIMITS) as sandbox_http,
     ):
         yield Stack(
             settings=settings,
