@@ -42,6 +42,13 @@ def _signed_in(request: Request, settings: Settings) -> bool:
     )
 
 
+def _login_unless_signed_in(request: Request, settings: Settings) -> RedirectResponse | None:
+    """To the login form, for a caller who is not signed in as an admin."""
+    if _signed_in(request, settings):
+        return None
+    return RedirectResponse(f"{ADMIN_PATH}/login", status_code=303)
+
+
 def _login(request: Request, status_code: int = 200, failed: bool = False) -> HTMLResponse:
     return page(request, "admin_login.html", "en", status_code, failed=failed)
 
@@ -85,8 +92,8 @@ async def flagged_orders(
     settings: SettingsDep,
     resolved: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Response:
-    if not _signed_in(request, settings):
-        return RedirectResponse(f"{ADMIN_PATH}/login", status_code=303)
+    if (login := _login_unless_signed_in(request, settings)) is not None:
+        return login
     rows = (
         await session.execute(
             select(Order, Mentor.name)
@@ -115,8 +122,8 @@ async def enable_endpoint(
     settings: SettingsDep,
 ) -> Response:
     """Turn a webhook endpoint that was disabled for failing back on (for new events)."""
-    if not _signed_in(request, settings):
-        return RedirectResponse(f"{ADMIN_PATH}/login", status_code=303)
+    if (login := _login_unless_signed_in(request, settings)) is not None:
+        return login
     endpoint = await session.get(WebhookEndpoint, endpoint_id)
     if endpoint is not None:
         endpoint.active, endpoint.disabled_reason = True, None
@@ -133,8 +140,8 @@ async def resolve(
     settings: SettingsDep,
     temporal: TemporalDep,
 ) -> Response:
-    if not _signed_in(request, settings):
-        return RedirectResponse(f"{ADMIN_PATH}/login", status_code=303)
+    if (login := _login_unless_signed_in(request, settings)) is not None:
+        return login
     form = await read_form(request) or {}
     try:
         body = ResolveIn(note=form.get("note", "").strip(), reference=form.get("reference") or None)
