@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from activities.calendar import CalendarActivities
 from activities.email import EmailActivities
+from activities.opening import OpeningActivities
 from activities.payments import XenditActivities
 from activities.records import RecordActivities, TimelineActivities
 from activities.webhooks_out import WebhookActivities
@@ -43,9 +44,8 @@ def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wo
         workflows=[MentoringOrderWorkflow, LatePaymentWorkflow, WebhookDeliveryWorkflow],
         workflow_runner=WORKFLOW_RUNNER,
         activities=[
-            records.create_order_record,
+            OpeningActivities(records, payments).open_order,
             records.record_transition,
-            payments.create_invoice,
             payments.expire_invoice,
             payments.get_invoice,
             timeline.append_event,
@@ -54,7 +54,7 @@ def create_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wo
             calendar.book_session,
             calendar.cancel_session,
             calendar.move_session,
-            email.send_email,
+            email.send_emails,
             webhooks.deliver_pending,
             webhooks.give_up_endpoint,
         ],

@@ -5,6 +5,7 @@ an earlier one that did not finish (its Gmail call timed out or failed: the mess
 not have gone out) asks Gmail for that Message-ID and sends only if Gmail has no such message.
 """
 
+import asyncio
 import base64
 import enum
 import hashlib
@@ -18,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.blocking import in_thread
 from activities.email_templates import render
@@ -28,6 +30,8 @@ from mentoring.tables import SentEmail
 from mentoring.tokens import decision_page_url, order_page_url
 
 MESSAGE_ID_DOMAIN = "mentoring.invalid"
+# The error of a batch some of whose emails did not go out; its details are their positions.
+EMAILS_NOT_SENT = "EmailsNotSent"
 
 
 def message_id_for(key: str) -> str:
@@ -55,6 +59,13 @@ class SendEmailInput:
     timezone: str = "Asia/Jakarta"
     """The recipient's own time zone: every date and time in the email is shown in it."""
     context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SendEmailsInput:
+    """The emails one step of an order sends (one to each person at most, usually)."""
+
+    emails: list[SendEmailInput]
 
 
 class EmailActivities:
@@ -156,6 +167,28 @@ class EmailActivities:
             )
 
     @activity.defn
+    async def send_emails(self, request: SendEmailsInput) -> int:
+        """Each email once, all at the same time; returns how many went out now. If any did not,
+        raises EMAILS_NOT_SENT naming them: a retry sends only those (the others' keys say they
+        were sent), and the last attempt's error tells the workflow which never went out."""
+        outcomes = await asyncio.gather(
+            *(self.send_email(email) for email in request.emails), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancelled: the activity's own end, not an email's
+        errors = [
+            (i, outcome) for i, outcome in enumerate(outcomes) if isinstance(outcome, Exception)
+        ]
+        if errors:
+            first = errors[0][1]
+            raise ApplicationError(
+                f"{len(errors)} of {len(outcomes)} emails not sent: {first!r}",
+                *(i for i, _ in errors),
+                type=EMAILS_NOT_SENT,
+            ) from first
+        return sum(1 for outcome in outcomes if outcome is True)
+
     async def send_email(self, request: SendEmailInput) -> bool:
         """Send through Gmail; returns False when it was already sent (the key says so, or Gmail
         has its Message-ID)."""

@@ -22,7 +22,8 @@ with workflow.unsafe.imports_passed_through():
         CancelSessionInput,
         MoveSessionInput,
     )
-    from activities.email import EmailActivities, SendEmailInput
+    from activities.email import EMAILS_NOT_SENT, EmailActivities, SendEmailInput, SendEmailsInput
+    from activities.opening import ORDER_NOT_STORED, OpeningActivities, OpenOrderInput
     from activities.payments import (
         CreateInvoiceInput,
         ExpireInvoiceInput,
@@ -54,22 +55,22 @@ with workflow.unsafe.imports_passed_through():
         CheckRefund,
         ClaimSlot,
         Command,
-        CreateInvoice,
         DeleteEvent,
         Done,
         ExpireInvoice,
         GaveUp,
-        HoldSlot,
         InvoiceSeen,
+        Letter,
         Machine,
         MoveEvent,
+        OpenOrder,
         ReadInvoice,
         Record,
         RefundPayment,
         RefundSeen,
         RefundStrayPayment,
         Result,
-        SendEmail,
+        SendEmails,
     )
     from workflows.projection import order_state
 
@@ -77,16 +78,35 @@ with workflow.unsafe.imports_passed_through():
 DATETIME_KEYS = ("old_start", "decision_deadline")
 
 
+FAILURES_BY_TYPE = {
+    SLOT_UNAVAILABLE: Failure.SLOT_UNAVAILABLE,
+    "InvoiceNotFound": Failure.NOT_FOUND,
+    ORDER_NOT_STORED: Failure.NOT_STORED,
+}
+
+
 def failure_of(error: ActivityError) -> Failure:
     cause = error.cause
-    if isinstance(cause, ApplicationError):
-        if cause.type == SLOT_UNAVAILABLE:
-            return Failure.SLOT_UNAVAILABLE
-        if cause.type == "InvoiceNotFound":
-            return Failure.NOT_FOUND
-        if cause.non_retryable:
-            return Failure.REFUSED
-    return Failure.EXHAUSTED
+    # Retries that ran out end in a timeout whose cause is the last attempt's error.
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    if cause is None:
+        return Failure.EXHAUSTED
+    known = FAILURES_BY_TYPE.get(cause.type or "")
+    if known is not None:
+        return known
+    return Failure.REFUSED if cause.non_retryable else Failure.EXHAUSTED
+
+
+def unsent_of(error: ActivityError) -> tuple[int, ...] | None:
+    """The letters of a batch its last attempt named as not sent; None if it could not say
+    (it timed out, or the worker stopped): then any of them may have gone out, or none."""
+    cause: BaseException | None = error.cause
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type == EMAILS_NOT_SENT:
+            return tuple(int(position) for position in cause.details)
+        cause = cause.__cause__
+    return None
 
 
 def invoice_seen(invoice: InvoiceInfo) -> InvoiceSeen:
@@ -125,7 +145,8 @@ class Effects:
         try:
             return Done(command, await self._run(command, machine))
         except ActivityError as error:
-            return GaveUp(command, failure_of(error))
+            unsent = unsent_of(error) if isinstance(command, SendEmails) else None
+            return GaveUp(command, failure_of(error), unsent)
 
     async def _activity(self, method: Any, argument: Any, bounds: Bounds) -> Any:
         return await workflow.execute_activity_method(
@@ -156,17 +177,15 @@ class Effects:
             await self._record(command, m)
         elif isinstance(command, ClaimSlot):
             await self._claim(command, m)
-        elif isinstance(command, SendEmail):
-            await self._local(EmailActivities.send_email, self._email(command, m), EMAIL)
-        elif isinstance(command, HoldSlot):
-            request = CreateOrderRecordInput(order, order_state(m))
-            # Not local: the update that admits the order is accepted when the first workflow
-            # task completes, and a slot refused here must reach the machine as it always has.
-            await self._activity(RecordActivities.create_order_record, request, RECORD)
-        elif isinstance(command, CreateInvoice):
+        elif isinstance(command, SendEmails):
+            emails = SendEmailsInput([self._email(letter, m) for letter in command.letters])
+            await self._local(EmailActivities.send_emails, emails, EMAIL)
+        elif isinstance(command, OpenOrder):
             bounds = replace(PROVIDER, schedule_to_close=timedelta(seconds=command.patience_s))
-            invoice = await self._activity(
-                XenditActivities.create_invoice,
+            # Not local: the update that admits the order is accepted when the first workflow
+            # task completes, which a local activity (Xendit's answer) would hold open.
+            opening = OpenOrderInput(
+                CreateOrderRecordInput(order, order_state(m)),
                 CreateInvoiceInput(
                     order_id=order.order_id,
                     amount=order.amount,
@@ -179,8 +198,8 @@ class Effects:
                     topic=order.topic,
                     duration_minutes=order.duration_minutes,
                 ),
-                bounds,
             )
+            invoice = await self._activity(OpeningActivities.open_order, opening, bounds)
             return invoice_seen(invoice)
         elif isinstance(command, ReadInvoice):
             invoice = await self._activity(
@@ -323,16 +342,16 @@ class Effects:
         )
         return Booked(booked.event_id, booked.meet_url)
 
-    def _email(self, command: SendEmail, m: Machine) -> SendEmailInput:
+    def _email(self, letter: Letter, m: Machine) -> SendEmailInput:
         """What the email says, from the order as the step that sent it left it: the amounts
         actually paid and refunded, reasons as codes (the templates word them), times as ISO
         (shown in the recipient's own zone). No calendar file: Google's event invites both
         (docs/decisions/0021-google-sends-the-invitations.md)."""
         order = self._order
-        person = order.mentee if command.to == Role.MENTEE else order.mentor
+        person = order.mentee if letter.to == Role.MENTEE else order.mentor
         context = {
             "order_id": order.order_id,
-            "role": str(command.to),
+            "role": str(letter.to),
             "topic": order.topic,
             "mentee_name": order.mentee.name,
             "mentor_name": order.mentor.name,
@@ -351,14 +370,14 @@ class Effects:
             "invoice_url": m.invoice.url if m.invoice else "",
             "reason": str(m.reason or ""),
             "reason_text": m.reason_text or "",
-            **dict(command.data),
+            **dict(letter.data),
         }
-        if command.to == Role.MENTOR:
+        if letter.to == Role.MENTOR:
             context["mentor_id"] = order.mentor.id
         return SendEmailInput(
-            key=email_key(order.order_id, f"{command.template}:{person.email}", command.occurrence),
+            key=email_key(order.order_id, f"{letter.template}:{person.email}", letter.occurrence),
             order_id=order.order_id,
-            template=str(command.template),
+            template=str(letter.template),
             to_email=person.email,
             to_name=person.name,
             locale=person.locale,

@@ -13,10 +13,17 @@ import pytest
 from googleapiclient.errors import HttpError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 import activities.email
-from activities.email import EmailActivities, SendEmailInput, message_id_for
+from activities.email import (
+    EMAILS_NOT_SENT,
+    EmailActivities,
+    SendEmailInput,
+    SendEmailsInput,
+    message_id_for,
+)
 from activities.email_templates import Rendered
 from mentoring.db import session_factory
 from mentoring.domain import MentorInfo, OrderInput, OrderStatus, Person, RefundStatus
@@ -30,7 +37,15 @@ from tests.model.world import order_input
 from tests.support import ReadEmail, html_links, html_text, read_email, wait_until
 from workflows.effects import Effects
 from workflows.machine.codes import Reason, Role, Template
-from workflows.machine.model import InvoiceSeen, Machine, Payment, PaymentClaimed, Refund, SendEmail
+from workflows.machine.model import (
+    InvoiceSeen,
+    Letter,
+    Machine,
+    Payment,
+    PaymentClaimed,
+    Refund,
+    letters_of,
+)
 
 # Short, so that a delayed Gmail answer times the attempt out; the faults delay longer.
 HTTP_TIMEOUT_S = 0.5
@@ -172,6 +187,32 @@ async def test_gmail_refusal_then_the_retry_sends(
     assert retried is True and len(_mail(sandbox)) == 1
 
 
+async def test_a_batch_names_the_email_gmail_refused_and_its_retry_sends_only_that(
+    env: ActivityEnvironment, emails: EmailActivities, engine: AsyncEngine, sandbox: httpx.Client
+) -> None:
+    mentee = _request()
+    mentor = dataclasses.replace(
+        mentee, key=mentee.key.replace("budi@", "ayu@"), to_email="ayu@example.com"
+    )
+    batch = SendEmailsInput([mentee, mentor])
+    add_fault(sandbox, operation="gmail.messages.send", status=500)  # the first call, either
+
+    with pytest.raises(ApplicationError) as refused:
+        await env.run(emails.send_emails, batch)
+    assert refused.value.type == EMAILS_NOT_SENT
+    [unsent] = refused.value.details
+    rows = [await _row(engine, email.key) for email in batch.emails]
+    assert [row.status for row in rows] == ["sent" if i != unsent else "failed" for i in (0, 1)]
+    retried = await env.run(emails.send_emails, batch)
+
+    assert retried == 1
+    assert sorted(str(mail["to"]) for mail in _mail(sandbox)) == [
+        "['ayu@example.com']",
+        "['budi@example.com']",
+    ]
+    assert _calls(sandbox)["gmail.messages.send"] == 3
+
+
 async def test_the_look_up_failing_fails_the_attempt_without_sending(
     env: ActivityEnvironment, emails: EmailActivities, engine: AsyncEngine, sandbox: httpx.Client
 ) -> None:
@@ -245,8 +286,7 @@ def _confirmed_machine(order: OrderInput) -> Machine:
 
 def _input(template: Template, to: Role, m: Machine, **data: str) -> SendEmailInput:
     """The activity's input exactly as the workflow builds it for this machine."""
-    command = SendEmail(1, template, to, "1", tuple(data.items()))
-    return Effects(m.order)._email(command, m)
+    return Effects(m.order)._email(Letter(template, to, "1", tuple(data.items())), m)
 
 
 @pytest.fixture
@@ -346,11 +386,9 @@ def test_the_refund_email_names_the_amount_paid_and_refunded(
         world = model.outcome(world, world.outstanding[0], "done")
     short = dataclasses.replace(world, invoice_status="PAID", paid_amount=100_000)
     world = model.feed(short, PaymentClaimed("inv-1", 100_000, "IDR"))
-    sent: list[tuple[SendEmail, Machine]] = []
+    sent: list[tuple[Letter, Machine]] = []
     model.OBSERVERS.append(
-        lambda commands: sent.extend(
-            (c, world.machine) for c in commands if isinstance(c, SendEmail)
-        )
+        lambda commands: sent.extend((c, world.machine) for c in letters_of(commands))
     )
     try:
         while world.machine.refund.status in (RefundStatus.NONE, RefundStatus.PENDING):

@@ -66,10 +66,9 @@ async def test_one_trace_from_the_request_through_the_workflow_into_the_activiti
         "HandleUpdate:invoice_ready",
         "HandleSignal:payment_received",
         "HandleUpdate:mentor_decision",
-        "RunActivity:create_order_record",
-        "RunActivity:create_invoice",
+        "RunActivity:open_order",
         "RunActivity:record_transition",
-        "RunActivity:send_email",
+        "RunActivity:send_emails",
         "RunActivity:get_invoice",
         "RunActivity:book_session",
     } <= names
@@ -82,7 +81,7 @@ async def test_one_trace_from_the_request_through_the_workflow_into_the_activiti
         "mentoring.tracing",  # Google (httplib2)
     } <= scopes
     # The queries of an activity are its children.
-    recording = _named(in_trace, "RunActivity:create_order_record")
+    recording = _named(in_trace, "RunActivity:open_order")
     assert recording.context is not None
     assert any(
         span.parent is not None

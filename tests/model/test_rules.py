@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from mentoring.domain import TERMINAL_STATUSES, OrderStatus, RefundStatus
-from tests.model.world import World, outcomes, settle, start_invoiced
+from tests.model import world as model
+from tests.model.world import World, moves, outcomes, settle, start_invoiced
 from workflows import machine
 from workflows.machine import deadlines
 from workflows.machine.codes import Failure, Flag, Refusal, Role, Template
@@ -18,12 +19,15 @@ from workflows.machine.model import (
     Decide,
     Done,
     GaveUp,
+    Letter,
     PaymentClaimed,
+    Record,
     RefundPayment,
     RefundStrayPayment,
     Requested,
     Reschedule,
-    SendEmail,
+    SendEmails,
+    letters_of,
 )
 
 pytestmark = pytest.mark.model
@@ -36,7 +40,7 @@ def _done_all(world: World) -> World:
     return world
 
 
-def _confirmed() -> tuple[World, list[SendEmail]]:
+def _confirmed() -> tuple[World, list[Letter]]:
     from tests.model.world import PRICE, _paid, feed
 
     world = start_invoiced()
@@ -59,9 +63,7 @@ def test_each_reschedule_is_told_even_back_to_an_earlier_time() -> None:
         [claim] = [c for c in asked if isinstance(c, ClaimSlot)]
         m, moved = machine.step(m, Done(claim), now)
         occurrences += [
-            (c.to, c.occurrence)
-            for c in moved
-            if isinstance(c, SendEmail) and c.template == Template.RESCHEDULED
+            (c.to, c.occurrence) for c in letters_of(moved) if c.template == Template.RESCHEDULED
         ]
         assert m.start == start
     assert len(set(occurrences)) == 8, occurrences  # 4 moves, both told of each
@@ -145,14 +147,14 @@ def test_payments_to_orphan_invoices_are_handed_over_once_each_and_bounded() -> 
 # ---- who is emailed when (issue 8) -------------------------------------------------------------
 
 
-def _mentor_emails(steps: Callable[[], World]) -> tuple[World, list[SendEmail]]:
+def _mentor_emails(steps: Callable[[], World]) -> tuple[World, list[Letter]]:
     """The world after `steps`, and every email to the mentor its steps issued."""
     from tests.model import world as model
 
-    sent: list[SendEmail] = []
+    sent: list[Letter] = []
 
     def observe(commands: list[Command]) -> None:
-        sent.extend(c for c in commands if isinstance(c, SendEmail) and c.to == Role.MENTOR)
+        sent.extend(c for c in letters_of(commands) if c.to == Role.MENTOR)
 
     model.OBSERVERS.append(observe)
     try:
@@ -238,3 +240,56 @@ def test_a_mentor_who_approved_an_order_never_paid_hears_it_expired() -> None:
 
     assert world.machine.status == OrderStatus.EXPIRED
     assert [c.template for c in sent] == [Template.EXPIRED]
+
+
+# ---- one step's emails in one effect (issue 11) -------------------------------------------------
+
+
+def _confirmation_emails() -> SendEmails:
+    return SendEmails(
+        99,
+        (
+            Letter(Template.CONFIRMED, Role.MENTEE, "1"),
+            Letter(Template.CONFIRMED, Role.MENTOR, "1"),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("unsent", "failed"),
+    [((1,), ["mentor"]), ((0, 1), ["mentee", "mentor"]), (None, ["mentee", "mentor"])],
+)
+def test_emails_given_up_flag_and_record_only_those_not_sent(
+    unsent: tuple[int, ...] | None, failed: list[str]
+) -> None:
+    """A batch that gave up names the letters that never went out; when it cannot say (it
+    timed out), every letter is taken as not sent."""
+    world = start_invoiced()
+    batch = _confirmation_emails()
+    m, commands = machine.step(world.machine, GaveUp(batch, Failure.EXHAUSTED, unsent), world.now)
+
+    records = [c for c in commands if isinstance(c, Record) and c.event == "email_failed"]
+    assert [dict(c.data)["to"] for c in records] == failed
+    assert m.flags == ((Flag.EMAIL_FAILED, f"confirmed:{failed[0]}"),)
+
+
+def test_the_emails_a_step_sends_are_one_command() -> None:
+    world, _ = _confirmed()
+    _, commands = machine.step(world.machine, Requested(7, Cancel("admin", None)), world.now)
+    batches = [c for c in commands if isinstance(c, SendEmails)]
+    assert len(batches) == 1
+    assert {letter.to for letter in batches[0].letters} == {Role.MENTEE, Role.MENTOR}
+
+
+def test_a_late_payment_xendit_never_confirms_is_handed_to_a_person_to_pay_back() -> None:
+    """Declined, then paid after the end; reading the invoice back is refused every round:
+    nothing will ask again, so the order asks a person to check the payment and refund it."""
+    world = model.start()
+    path = ["decline", "OpenOrder:done", "ExpireInvoice:done", "pay_after_end"]
+    path += ["ReadInvoice:refused", "duplicate_paid"] * 3 + ["ReadInvoice:refused"]
+    for name in path:
+        world = dict(moves(world))[name]
+    m = world.machine
+    assert m.status == OrderStatus.DECLINED and m.verify_at is None
+    assert m.refund.status == RefundStatus.MANUAL_REQUIRED
+    assert m.flagged(Flag.REFUND_MANUAL_REQUIRED) and m.flagged(Flag.PAYMENT_UNVERIFIED)

@@ -36,6 +36,7 @@ from temporalio.testing import TimeSkipper, TimeSkippingConfig, WorkflowEnvironm
 from temporalio.worker import Worker
 
 from activities.calendar import BookedSession
+from activities.opening import ORDER_NOT_STORED
 from activities.payments import InvoiceInfo, RefundResult
 from activities.records import SLOT_UNAVAILABLE
 from mentoring.contract import ORDER_WORKFLOW, Query, Signal, Update
@@ -68,7 +69,7 @@ from workflows.machine.model import (
     RefundPayment,
     RefundSeen,
     Reply,
-    SendEmail,
+    SendEmails,
 )
 from workflows.order import MentoringOrderWorkflow
 from workflows.runner import WORKFLOW_RUNNER
@@ -76,7 +77,7 @@ from workflows.runner import WORKFLOW_RUNNER
 TRACES = int(os.environ.get("CONFORMANCE_TRACES", "12"))
 MOVES_PER_TRACE = 12
 STEP_BOUND_S = 30.0
-FAULTS = ("done", "refused", "slot_taken", "pending")
+FAULTS = ("done", "refused", "slot_taken", "not_stored", "pending")
 
 Key = tuple[str, ...]
 
@@ -130,9 +131,10 @@ class ScriptedProviders:
         return call
 
     def activities(self) -> list[Callable[..., Any]]:
-        @activity.defn(name="create_order_record")
-        async def create_order_record(request: Any) -> None:
-            await self._wait(("HoldSlot",))
+        @activity.defn(name="open_order")
+        async def open_order(request: Any) -> InvoiceInfo:
+            result: InvoiceInfo = await self._wait(("OpenOrder",))
+            return result
 
         @activity.defn(name="record_transition")
         async def record_transition(record: Any) -> None:
@@ -141,15 +143,11 @@ class ScriptedProviders:
                 return
             self.done[("Record", record["event"], record["from_status"], record["to_status"])] += 1
 
-        @activity.defn(name="send_email")
-        async def send_email(request: Any) -> bool:
-            self.done[("SendEmail", request["template"], request["to_email"])] += 1
-            return True
-
-        @activity.defn(name="create_invoice")
-        async def create_invoice(request: Any) -> InvoiceInfo:
-            result: InvoiceInfo = await self._wait(("CreateInvoice",))
-            return result
+        @activity.defn(name="send_emails")
+        async def send_emails(request: Any) -> int:
+            for email in request["emails"]:
+                self.done[("SendEmail", email["template"], email["to_email"])] += 1
+            return len(request["emails"])
 
         @activity.defn(name="get_invoice")
         async def get_invoice(request: Any) -> InvoiceInfo:
@@ -191,10 +189,9 @@ class ScriptedProviders:
             self.done[("AppendEvent", request["event"])] += 1
 
         return [
-            create_order_record,
+            open_order,
             record_transition,
-            send_email,
-            create_invoice,
+            send_emails,
             get_invoice,
             expire_invoice,
             book_session,
@@ -240,6 +237,12 @@ def scripted_outcome(world: World, command: Command, outcome: str) -> Callable[[
             raise ApplicationError("slot taken", type=SLOT_UNAVAILABLE, non_retryable=True)
 
         return taken
+    if outcome == "not_stored":
+
+        def not_stored() -> Any:
+            raise ApplicationError("database down", type=ORDER_NOT_STORED, non_retryable=True)
+
+        return not_stored
     if outcome == "pending":
         return lambda: RefundResult("pending", "rfd-1")
     _, answer = model.land(model._without(world, command), command)
@@ -253,9 +256,10 @@ def instant_log(commands: list[Command], order: OrderInput) -> Counter[Key]:
         if isinstance(command, Record):
             key = ("Record", command.event, str(command.from_status), str(command.to_status))
             log[key] += 1
-        elif isinstance(command, SendEmail):
-            person = order.mentee if command.to == "mentee" else order.mentor
-            log[("SendEmail", str(command.template), person.email)] += 1
+        elif isinstance(command, SendEmails):
+            for letter in command.letters:
+                person = order.mentee if letter.to == "mentee" else order.mentor
+                log[("SendEmail", str(letter.template), person.email)] += 1
         elif isinstance(command, Reply):
             log[("Reply", str(command.refusal))] += 1
     return log

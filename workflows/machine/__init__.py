@@ -23,10 +23,10 @@ from workflows.machine.model import (
     Done,
     Event,
     GaveUp,
-    HoldSlot,
     InvoiceExpired,
     Machine,
     Message,
+    OpenOrder,
     PaymentClaimed,
     RefundReported,
     Requested,
@@ -39,7 +39,7 @@ __all__ = ["admit", "begin", "due_timers", "next_timer", "step", "take_deferred"
 
 
 def begin(order: OrderInput) -> tuple[Machine, list[Command]]:
-    """A new order: hold the mentor's time first (the database refuses an overlap)."""
+    """A new order: hold the mentor's time (the database refuses an overlap), then invoice."""
     start = order.start_time
     machine = Machine(
         order=order,
@@ -48,8 +48,11 @@ def begin(order: OrderInput) -> tuple[Machine, list[Command]]:
         end=start + timedelta(minutes=order.duration_minutes),
         payment_deadline=deadlines.payment_deadline(order.policy, order.created_at, start),
     )
-    b = Builder(machine, order.created_at)
-    b.wait_for(HoldSlot(b.new_id()))
+    now = order.created_at
+    b = Builder(machine, now)
+    patience = deadlines.invoice_patience(machine.payment_deadline, now)
+    duration = max(int((machine.payment_deadline - now).total_seconds()), 60)
+    b.wait_for(OpenOrder(b.new_id(), duration, int(patience.total_seconds())))
     return b.m, b.commands
 
 

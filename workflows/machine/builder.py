@@ -14,6 +14,7 @@ from workflows.machine.model import (
     Command,
     ExpireInvoice,
     InvoiceSeen,
+    Letter,
     Machine,
     Payment,
     Record,
@@ -21,7 +22,7 @@ from workflows.machine.model import (
     RefundPayment,
     Reply,
     Requested,
-    SendEmail,
+    SendEmails,
     Waiting,
 )
 
@@ -82,7 +83,13 @@ class Builder:
         )
 
     def email(self, template: Template, to: Role, occurrence: str = "1", **data: object) -> None:
-        self.issue(SendEmail(self.new_id(), template, to, occurrence, pairs(**data)))
+        """Joins the step's one `SendEmails` (issued with its first letter)."""
+        letter = Letter(template, to, occurrence, pairs(**data))
+        for index, command in enumerate(self.commands):
+            if isinstance(command, SendEmails):
+                self.commands[index] = SendEmails(command.id, (*command.letters, letter))
+                return
+        self.issue(SendEmails(self.new_id(), (letter,)))
 
     def email_both(self, template: Template, occurrence: str = "1", **data: object) -> None:
         self.email(template, Role.MENTEE, occurrence, **data)

@@ -79,6 +79,8 @@ class Failure(StrEnum):
     EXHAUSTED = "exhausted"
     SLOT_UNAVAILABLE = "slot_unavailable"
     NOT_FOUND = "not_found"
+    NOT_STORED = "not_stored"
+    """The order could not be stored (so nothing else was done)."""
 
 
 class Role(StrEnum):

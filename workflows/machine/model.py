@@ -111,12 +111,10 @@ Result = InvoiceSeen | Booked | RefundSeen | None
 
 
 @dataclass(frozen=True)
-class HoldSlot:
-    id: int
+class OpenOrder:
+    """Store the order, holding the mentor's time (the database refuses an overlap), then
+    issue its invoice, valid for `duration_s`; give up after `patience_s`."""
 
-
-@dataclass(frozen=True)
-class CreateInvoice:
     id: int
     duration_s: int
     patience_s: int
@@ -185,12 +183,21 @@ class RefundStrayPayment:
 
 
 @dataclass(frozen=True)
-class SendEmail:
-    id: int
+class Letter:
+    """One email: a template to one of the two people (`occurrence` tells repeats apart)."""
+
     template: Template
     to: Role
     occurrence: str
     data: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SendEmails:
+    """Every email one step sends, in one effect (one local activity)."""
+
+    id: int
+    letters: tuple[Letter, ...]
 
 
 @dataclass(frozen=True)
@@ -230,8 +237,7 @@ class Reply:
 
 
 Command = (
-    HoldSlot
-    | CreateInvoice
+    OpenOrder
     | ReadInvoice
     | ExpireInvoice
     | BookSession
@@ -240,7 +246,7 @@ Command = (
     | RefundPayment
     | CheckRefund
     | RefundStrayPayment
-    | SendEmail
+    | SendEmails
     | Record
     | ClaimSlot
     | Reply
@@ -257,6 +263,14 @@ class Done:
 class GaveUp:
     command: Command
     failure: Failure
+    unsent: tuple[int, ...] | None = None
+    """Of a `SendEmails`, the letters (by position) known not to have gone out; None when
+    unknown (then none is known to have gone out)."""
+
+
+def letters_of(commands: list[Command]) -> list[Letter]:
+    """Every email among `commands`."""
+    return [letter for c in commands if isinstance(c, SendEmails) for letter in c.letters]
 
 
 Message = PaymentClaimed | InvoiceExpired | RefundReported | Requested

@@ -19,15 +19,14 @@ from workflows.machine.model import (
     Cancel,
     CheckRefund,
     ClaimSlot,
-    CreateInvoice,
     Decide,
     DeleteEvent,
     Done,
     ExpireInvoice,
     GaveUp,
-    HoldSlot,
     InvoiceSeen,
     MoveEvent,
+    OpenOrder,
     ReadInvoice,
     Record,
     RefundPayment,
@@ -35,7 +34,7 @@ from workflows.machine.model import (
     RefundStrayPayment,
     Reply,
     Requested,
-    SendEmail,
+    SendEmails,
 )
 
 
@@ -45,19 +44,15 @@ def on_result(b: Builder, outcome: Done | GaveUp) -> None:
     if waited:
         waiting = b.m.waiting
         b.set(waiting=None)
-    elif isinstance(
-        command, (HoldSlot, CreateInvoice, ReadInvoice, ExpireInvoice, BookSession, ClaimSlot)
-    ):
+    elif isinstance(command, (OpenOrder, ReadInvoice, ExpireInvoice, BookSession, ClaimSlot)):
         return  # a blocking command's answer that came twice, or after its step moved on
     else:
         waiting = None
     done = isinstance(outcome, Done)
     result = outcome.result if isinstance(outcome, Done) else None
     failure = outcome.failure if isinstance(outcome, GaveUp) else None
-    if isinstance(command, HoldSlot):
-        _on_slot_held(b, failure)
-    elif isinstance(command, CreateInvoice):
-        _on_invoice_created(b, result if isinstance(result, InvoiceSeen) else None)
+    if isinstance(command, OpenOrder):
+        _on_order_opened(b, result if isinstance(result, InvoiceSeen) else None, failure)
     elif isinstance(command, ReadInvoice):
         _on_invoice_read(b, result if isinstance(result, InvoiceSeen) else None, failure)
     elif isinstance(command, ExpireInvoice):
@@ -97,10 +92,9 @@ def on_result(b: Builder, outcome: Done | GaveUp) -> None:
         if not done:
             b.flag(Flag.PAYMENT_FOR_UNKNOWN_INVOICE, command.invoice_id)
             b.record("stray_payment_not_handed_over", invoice_id=command.invoice_id)
-    elif isinstance(command, SendEmail):
-        if not done:
-            b.flag(Flag.EMAIL_FAILED, f"{command.template}:{command.to}")
-            b.record("email_failed", template=command.template, to=command.to)
+    elif isinstance(command, SendEmails):
+        if isinstance(outcome, GaveUp):
+            _on_emails_failed(b, command, outcome.unsent)
     elif isinstance(command, Record):
         if command.event == "invoice_issued":
             b.set(invoice_published=True)
@@ -108,18 +102,22 @@ def on_result(b: Builder, outcome: Done | GaveUp) -> None:
         assert isinstance(command, Reply)
 
 
-def _on_slot_held(b: Builder, failure: Failure | None) -> None:
-    if failure is None:
-        m = b.m
-        patience = deadlines.invoice_patience(m.payment_deadline, b.now)
-        duration = max(int((m.payment_deadline - b.now).total_seconds()), 60)
-        b.wait_for(CreateInvoice(b.new_id(), duration, int(patience.total_seconds())))
+def _on_emails_failed(b: Builder, command: SendEmails, unsent: tuple[int, ...] | None) -> None:
+    """Each letter not known to have gone out is flagged (the first names the flag) and joins
+    the timeline."""
+    positions = range(len(command.letters)) if unsent is None else unsent
+    for letter in (command.letters[i] for i in positions if 0 <= i < len(command.letters)):
+        b.flag(Flag.EMAIL_FAILED, f"{letter.template}:{letter.to}")
+        b.record("email_failed", template=letter.template, to=letter.to)
+
+
+def _on_order_opened(b: Builder, invoice: InvoiceSeen | None, failure: Failure | None) -> None:
+    if failure in (Failure.SLOT_UNAVAILABLE, Failure.NOT_STORED):
+        # Nothing was stored, nor invoiced: the order ends before anyone but its caller saw it.
+        slot_taken = failure == Failure.SLOT_UNAVAILABLE
+        answer = Refusal.SLOT_UNAVAILABLE if slot_taken else Refusal.STORE_UNAVAILABLE
+        b.set(invoice_answer=answer, finished=True)
         return
-    answer = Refusal.SLOT_UNAVAILABLE if failure == Failure.SLOT_UNAVAILABLE else None
-    b.set(invoice_answer=answer or Refusal.STORE_UNAVAILABLE, finished=True)
-
-
-def _on_invoice_created(b: Builder, invoice: InvoiceSeen | None) -> None:
     if invoice is None:
         b.finish(OrderStatus.EXPIRED, Reason.INVOICE_FAILED)
         b.set(invoice_answer=Refusal.PAYMENT_PROVIDER_UNAVAILABLE)
@@ -136,9 +134,17 @@ def _on_invoice_read(b: Builder, invoice: InvoiceSeen | None, failure: Failure |
     if invoice is None:
         # Xendit could not say: asked again later, so a real payment is never left unseen.
         rounds = m.verify_rounds + 1
-        b.set(verify_rounds=rounds, verify_at=deadlines.retry_at(rounds, b.now))
+        verify_at = deadlines.retry_at(rounds, b.now)
+        b.set(verify_rounds=rounds, verify_at=verify_at)
         b.flag(Flag.PAYMENT_UNVERIFIED, failure)
         b.record("payment_unverified", failure=failure)
+        ended = m.status in TERMINAL_STATUSES and m.payment is None
+        if verify_at is None and ended and m.refund.status == RefundStatus.NONE:
+            # Nothing will ask Xendit again, and no session will come of a payment made now:
+            # a person checks it and pays it back.
+            b.set(refund=dataclasses.replace(m.refund, status=RefundStatus.MANUAL_REQUIRED))
+            b.flag(Flag.REFUND_MANUAL_REQUIRED, "payment_unverified")
+            b.record("refund_manual_required")
         return
     b.set(verify_at=None)
     data: dict[str, object] = {

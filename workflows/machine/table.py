@@ -38,7 +38,7 @@ class Transition:
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         S.AWAITING_PAYMENT,
-        "gave_up:create_invoice",
+        "gave_up:open_order",
         (S.EXPIRED,),
         "no invoice before the payment deadline: expired",
     ),
