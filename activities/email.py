@@ -12,7 +12,10 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr
 
 from googleapiclient.errors import HttpError
 from sqlalchemy import select, update
@@ -90,7 +93,7 @@ class EmailActivities:
             }
         return {}
 
-    def _mime(self, request: SendEmailInput) -> EmailMessage:
+    def _mime(self, request: SendEmailInput) -> MIMEMultipart:
         """HTML with its plain-text alternative (multipart/alternative). No calendar file:
         Google sends the invitations (docs/decisions/0021-google-sends-the-invitations.md)."""
         email = render(
@@ -100,18 +103,20 @@ class EmailActivities:
             timezone=request.timezone,
             currency=request.context.get("currency") or "IDR",
         )
-        message = EmailMessage()
-        message["To"] = f"{request.to_name} <{request.to_email}>"
-        message["From"] = f"Nusademy <{self._settings.google_organizer_email}>"
-        message["Subject"] = email.subject
+        # The compat32 classes: about three times cheaper to build than with the default
+        # policy's header objects (issue 11's profile); a recipient's client reads the same.
+        message = MIMEMultipart("alternative")
+        message["To"] = formataddr((request.to_name, request.to_email), charset="utf-8")
+        message["From"] = formataddr(("Nusademy", self._settings.google_organizer_email))
+        message["Subject"] = Header(email.subject, "utf-8").encode()
         message["Message-ID"] = message_id_for(request.key)
         message["X-Idempotency-Key"] = request.key
         message["Content-Language"] = request.locale
-        message.set_content(email.text)
-        message.add_alternative(email.html, subtype="html")
+        message.attach(MIMEText(email.text, "plain", "utf-8"))
+        message.attach(MIMEText(email.html, "html", "utf-8"))
         return message
 
-    def _send(self, message: EmailMessage) -> str:
+    def _send(self, message: MIMEMultipart) -> str:
         raw = base64.urlsafe_b64encode(message.as_bytes()).decode()
         sent = self._google.gmail_messages().send(userId="me", body={"raw": raw})
         return str(sent.execute()["id"])
