@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test test-fast lint install histories bench bench-flow lock
+.PHONY: dev test test-fast lint install histories bench bench-flow bench-open lock
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ ORDERS ?= 50
 CONCURRENCY ?= 1
 bench-flow: $(BIN)/.installed
 	$(BIN)/python benchmarks/order_flow.py --orders $(ORDERS) --concurrency $(CONCURRENCY) $(BENCH_ARGS)
+
+# Resident memory of each process as open orders grow (on a `make dev` you throw away after):
+#   make bench-open OPEN_ORDERS=10000
+OPEN_ORDERS ?= 10000
+bench-open: $(BIN)/.installed
+	$(BIN)/python benchmarks/open_orders.py --orders $(OPEN_ORDERS) $(BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -70,6 +70,30 @@ async def webhook_probe(
     return Probe(latencies, wall_s, bad)
 
 
+async def post_order(
+    api: httpx.AsyncClient, config: Config, mentor_id: str, start: datetime, name: str
+) -> httpx.Response:
+    """POST /v1/orders, one hour with `mentor_id` at `start`; `name` tells the orders apart."""
+    return await api.post(
+        "/v1/orders",
+        headers={
+            "Authorization": f"Bearer {config.frontend_key}",
+            "Idempotency-Key": f"{config.run_id}-{name}",
+        },
+        json={
+            "mentor_id": mentor_id,
+            "mentee": {
+                "name": f"Mentee {name}",
+                "email": f"{config.run_id}-{name}@example.com",
+                "locale": "en",
+            },
+            "topic": "Benchmark probe",
+            "start_time": start.isoformat(),
+            "duration_minutes": 60,
+        },
+    )
+
+
 async def create_probe(
     config: Config, api: httpx.AsyncClient, sandbox: httpx.AsyncClient, concurrency: int
 ) -> Probe:
@@ -84,23 +108,8 @@ async def create_probe(
         nonlocal bad
         began = time.perf_counter()
         try:
-            response = await api.post(
-                "/v1/orders",
-                headers={
-                    "Authorization": f"Bearer {config.frontend_key}",
-                    "Idempotency-Key": f"side-{config.run_id}-{index}",
-                },
-                json={
-                    "mentor_id": mentor_id,
-                    "mentee": {
-                        "name": f"Probe Mentee {index}",
-                        "email": f"probe-{config.run_id}-{index}@example.com",
-                        "locale": "en",
-                    },
-                    "topic": "Benchmark probe",
-                    "start_time": (first + timedelta(hours=2 * index)).isoformat(),
-                    "duration_minutes": 60,
-                },
+            response = await post_order(
+                api, config, mentor_id, first + timedelta(hours=2 * index), f"probe-{index}"
             )
         except httpx.HTTPError:
             bad += 1

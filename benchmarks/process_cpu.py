@@ -39,6 +39,14 @@ def cpu_sample(api_port: int) -> dict[str, float]:
     Reaped children count in their parent's cutime/cstime, so Postgres backends that ended
     between two samples are still counted (in the postmaster)."""
     processes = _processes()
+    totals: dict[str, float] = {}
+    for pid, role in _roles(processes, api_port).items():
+        totals[role] = totals.get(role, 0.0) + processes[pid][2]
+    return totals
+
+
+def _roles(processes: dict[int, tuple[int, str, float]], api_port: int) -> dict[int, str]:
+    """pid -> role, for the processes under the `mentoring dev` whose API listens on the port."""
     root = next(
         (
             parent
@@ -52,14 +60,29 @@ def cpu_sample(api_port: int) -> dict[str, float]:
     children: dict[int, list[int]] = {}
     for pid, (parent, _, _) in processes.items():
         children.setdefault(parent, []).append(pid)
-    totals: dict[str, float] = {}
+    roles: dict[int, str] = {}
     stack = list(children.get(root, []))
     while stack:
         pid = stack.pop()
         stack.extend(children.get(pid, []))
-        _, cmdline, seconds = processes[pid]
+        cmdline = processes[pid][1]
         for needle, role in ROLES:
             if needle in cmdline:
-                totals[role] = totals.get(role, 0.0) + seconds
+                roles[pid] = role
                 break
+    return roles
+
+
+def memory_sample(api_port: int) -> dict[str, float]:
+    """Resident memory (MiB) of each role under the `mentoring dev` whose API listens on
+    `api_port`; Postgres's backends share its buffers, so its figure counts them more than once."""
+    processes = _processes()
+    totals: dict[str, float] = {}
+    for pid, role in _roles(processes, api_port).items():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        rss = [line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")]
+        totals[role] = totals.get(role, 0.0) + int(rss[0] if rss else 0) / 1024
     return totals
