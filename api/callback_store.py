@@ -27,14 +27,17 @@ class Stored:
     """Nothing to forward: an earlier copy was."""
 
 
-# Built once: the statement is the same for every callback, only its values change.
-_STORE = text(
-    """
+# Built once: the statement is the same for every callback, only its values change. The
+# earlier copies are found by ix_webhook_events_copies (migration 0007), on the coalesce()
+# expressions; the exact comparisons after them tell an absent id from an empty one.
+STORE_SQL = """
     WITH copy AS (
         SELECT min(id) AS first_id, coalesce(bool_or(forwarded_at IS NOT NULL), false) AS forwarded
         FROM webhook_events
-        WHERE invoice_id IS NOT DISTINCT FROM :invoice_id
+        WHERE coalesce(invoice_id, '') = coalesce(:invoice_id, '')
           AND event_type = :event_type
+          AND coalesce(external_id, '') = coalesce(:external_id, '')
+          AND invoice_id IS NOT DISTINCT FROM :invoice_id
           AND external_id IS NOT DISTINCT FROM :external_id
     ), stored AS (
         INSERT INTO webhook_events
@@ -47,8 +50,8 @@ _STORE = text(
     )
     SELECT stored.id, stored.forwarded_at IS NOT NULL AS forwarded, copy.first_id
     FROM stored CROSS JOIN copy
-    """
-).bindparams(
+"""
+STORE_PARAMETERS = (
     bindparam("provider", type_=String),
     bindparam("event_type", type_=String),
     bindparam("invoice_id", type_=String),
@@ -56,6 +59,7 @@ _STORE = text(
     bindparam("payload", type_=JSONB),
     bindparam("copy_note", type_=Text),
 )
+_STORE = text(STORE_SQL).bindparams(*STORE_PARAMETERS)
 
 
 async def store_callback(engine: AsyncEngine, event: WebhookEvent) -> Stored:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
-from api.callback_store import COPY_NOTE
+from api.callback_store import COPY_NOTE, STORE_PARAMETERS, STORE_SQL
 from api.webhook_relay import MAX_FORWARD_ATTEMPTS, relay_pending, retry_delay
 from mentoring.db import session_factory
 from mentoring.tables import WebhookEvent
@@ -281,3 +281,28 @@ async def test_a_copy_of_a_forwarded_callback_is_stored_and_not_forwarded_again(
     assert copy.payload == original.payload
     assert copy.forwarded_at is not None and copy.forward_error == COPY_NOTE
     assert await _stored(stack, body["external_id"]) == 2
+
+
+async def test_the_earlier_copies_of_a_callback_are_found_by_an_index(stack: Stack) -> None:
+    """The store looks for them on every callback: a plan that reads the whole table grows with
+    every callback ever received (it did: `IS NOT DISTINCT FROM` can use no index)."""
+    explain = text(f"EXPLAIN {STORE_SQL}").bindparams(*STORE_PARAMETERS)
+    for invoice_id, external_id in (("inv-1", str(uuid.uuid4())), (None, None)):
+        values: dict[str, Any] = {
+            "provider": "xendit",
+            "event_type": "PAID",
+            "invoice_id": invoice_id,
+            "external_id": external_id,
+            "payload": {},
+            "copy_note": COPY_NOTE,
+        }
+        async with stack.engine.connect() as connection:
+            await connection.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = "\n".join(row[0] for row in await connection.execute(explain, values))
+            await connection.rollback()
+        conditions = [line for line in plan.splitlines() if "Index Cond" in line]
+        assert "ix_webhook_events_copies" in plan, plan
+        # On all three columns: on event_type alone, it would read every callback of the type.
+        assert len(conditions) == 1, plan
+        for column in ("invoice_id", "event_type", "external_id"):
+            assert column in conditions[0], plan
