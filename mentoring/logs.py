@@ -54,6 +54,23 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 _SECRET_KEYS = re.compile(r"(?i)authorization|password|secret|token|api_?key|credential|cookie")
 # Keys our own processors write, never masked by name (`span_id` is no secret).
 _OUR_KEYS = frozenset({"event", "timestamp", "level", "logger", "order_id", "workflow_id"})
+# Values our own processors write (a time, a level, a logger's name, ids): never a secret.
+_OUR_VALUES = frozenset(
+    {"timestamp", "level", "logger", "order_id", "workflow_id", "trace_id", "span_id"}
+)
+
+
+def _scoped(pattern: re.Pattern[str]) -> str:
+    """The pattern's text with its flags applied to it alone, to join it with others."""
+    flags = ("i" if pattern.flags & re.IGNORECASE else "") + (
+        "s" if pattern.flags & re.DOTALL else ""
+    )
+    text = pattern.pattern.removeprefix("(?i)")
+    return f"(?{flags}:{text})" if flags else f"(?:{text})"
+
+
+# Any of the patterns, in one pass: most lines hold none, and are then left as they are.
+_ANY_PATTERN = re.compile("|".join(_scoped(pattern) for pattern, _ in [*_PATTERNS, (_EMAIL, "")]))
 
 
 def _masked_email(match: re.Match[str]) -> str:
@@ -69,6 +86,12 @@ class SecretMasker:
         self._secrets = sorted(known, key=len, reverse=True)
 
     def mask(self, text: str) -> str:
+        if _ANY_PATTERN.search(text) is None and not any(s in text for s in self._secrets):
+            return text
+        return self.mask_each(text)
+
+    def mask_each(self, text: str) -> str:
+        """`mask` without its one-pass look for anything to mask (tests compare the two)."""
         for secret in self._secrets:
             text = text.replace(secret, MASK)
         for pattern, replacement in _PATTERNS:
@@ -77,6 +100,8 @@ class SecretMasker:
 
     def _value(self, key: str, value: Any) -> Any:
         if isinstance(value, str):
+            if key in _OUR_VALUES:
+                return value
             if value and key not in _OUR_KEYS and _SECRET_KEYS.search(key):
                 return MASK
             return self.mask(value)

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import structlog
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 
 from mentoring.logs import SecretMasker, configure_logging
@@ -65,6 +67,44 @@ def test_secrets_are_masked_and_ids_kept() -> None:
     assert mask(f"order {ORDER_ID} workflow order-{ORDER_ID}") == (
         f"order {ORDER_ID} workflow order-{ORDER_ID}"
     )
+
+
+_FRAGMENTS = [
+    "admin-key-of-this-test",
+    "budi.santoso@example.com",
+    "q=budi%40example.co.id",
+    "Bearer abc.DEF-123",
+    "basic eG5kXzEyMzo=",
+    "xnd_development_Abc123",
+    "/pages/decide/",
+    "/pages/order/",
+    "eyJvIjoiMGI3ZSJ9.Zx8kQw.abcDEF_123-xyz",
+    "?token=",
+    "&signature=",
+    "ya29.a0AfH6",
+    "x-callback-token: ",
+    '"X-Callback-Token": "',
+    "-----BEGIN PRIVATE KEY-----\nMIIE\n",
+    "-----END PRIVATE KEY-----",
+    '127.0.0.1:47230 - "POST /v1/webhooks/xendit/invoice HTTP/1.1" 200',
+    ORDER_ID,
+    "@",
+    ".",
+    " ",
+    "\n",
+]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=8), max_size=8).map("".join))
+def test_the_quick_look_masks_what_every_pattern_would(text: str) -> None:
+    masker = SecretMasker(["admin-key-of-this-test"])
+    assert masker.mask(text) == masker.mask_each(text)
+
+
+def test_our_own_fields_are_left_as_they_are() -> None:
+    masker = SecretMasker()
+    line = {"event": "to budi@example.com", "logger": "uvicorn.access", "order_id": ORDER_ID}
+    assert masker(None, "info", line) == {**line, "event": "to b***@example.com"}
 
 
 def test_a_stdlib_line_is_one_json_object_with_its_context_and_no_secret() -> None:
