@@ -19,6 +19,7 @@ from activities.records import RecordActivities, TimelineActivities
 from activities.webhooks_out import WebhookActivities
 from mentoring.db import create_engine
 from mentoring.google_services import GoogleServices
+from mentoring.heap import freeze_startup_objects
 from mentoring.logs import configure_logging
 from mentoring.metrics import serve_metrics
 from mentoring.settings import Settings, get_settings
@@ -71,7 +72,9 @@ async def run_worker(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     client = await connect_temporal(settings)
     try:
-        await create_worker(client, settings, engine).run()
+        worker = create_worker(client, settings, engine)
+        freeze_startup_objects()
+        await worker.run()
     finally:
         await engine.dispose()
 

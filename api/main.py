@@ -19,6 +19,7 @@ from api.pages import admin, decision, order
 from api.routers import availability, health, mentors, orders, webhook_endpoints, webhooks
 from api.webhook_relay import run_relay
 from mentoring.db import create_engine, session_factory
+from mentoring.heap import freeze_startup_objects
 from mentoring.metrics import serve_metrics
 from mentoring.settings import Settings, get_settings
 from mentoring.temporal import connect_temporal
@@ -63,6 +64,7 @@ def create_app(
         relay = asyncio.create_task(
             run_relay(app.state.temporal, app.state.sessions, app_settings.temporal_task_queue)
         )
+        freeze_startup_objects()
         try:
             yield
         finally:
