@@ -232,7 +232,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--orders", type=int, default=20, help="orders per run (and per probe)")
     parser.add_argument(
-        "--webhooks", type=int, default=200, help="webhook callbacks per webhook probe run"
+        "--webhooks", type=int, default=1000, help="webhook callbacks per webhook probe run"
     )
     parser.add_argument(
         "--secrets", type=Path, default=DEFAULT_SECRETS, help="the dev keys (make dev writes them)"
@@ -289,7 +289,7 @@ async def main(argv: list[str] | None = None) -> int:
             print(f"webhook probe, {concurrency} in flight...", file=sys.stderr)
             token = secrets["xendit_callback_token"]
             hooks[concurrency] = await webhook_probe(
-                api, token, confirmed, args.webhooks, concurrency
+                args.api, token, confirmed, args.webhooks, concurrency
             )
         for concurrency in (LOW, HIGH):
             print(f"POST /v1/orders probe, {concurrency} in flight...", file=sys.stderr)
