@@ -4,7 +4,9 @@ Google is asked for a window around what is wanted (the day before to 32 days af
 the slots of the next weeks and the bookings in them are answered from one query per mentor
 per `GOOGLE_FREEBUSY_CACHE_TTL`. Without an answer within `GOOGLE_FREEBUSY_TIMEOUT` (Google
 slow, down, refusing, or not configured) the answer is None, "not checked", and is kept a few
-seconds so that an outage does not slow every request; nothing fails.
+seconds so that an outage does not slow every request; nothing fails. Requests that find no
+answer kept while one is being asked for wait for that one instead of asking again (the first
+orders for a mentor arrive together).
 """
 
 import asyncio
@@ -58,22 +60,42 @@ class CalendarBusy:
             else None
         )
         self._answers: dict[str, _Answer] = {}
+        self._asking: dict[str, asyncio.Task[_Answer]] = {}
 
     def forget(self) -> None:
         self._answers.clear()
 
+    def _usable(self, answer: _Answer, start: datetime, end: datetime) -> bool:
+        if not (answer.start <= start and end <= answer.end):
+            return False
+        kept_s = self._ttl_s if answer.busy is not None else min(self._ttl_s, UNCHECKED_KEPT_S)
+        return time.monotonic() - answer.at < kept_s
+
     async def busy(self, calendar_id: str, start: datetime, end: datetime) -> Intervals | None:
         """The calendar's busy blocks over [start, end), or None when Google did not say."""
-        now = time.monotonic()
         kept = self._answers.get(calendar_id)
-        if kept is not None and kept.start <= start and end <= kept.end:
-            age = now - kept.at
-            if age < (self._ttl_s if kept.busy is not None else min(self._ttl_s, UNCHECKED_KEPT_S)):
-                return kept.busy
+        if kept is not None and self._usable(kept, start, end):
+            return kept.busy
+        asking = self._asking.get(calendar_id)
+        if asking is not None:
+            answer = await asyncio.shield(asking)
+            if answer.start <= start and end <= answer.end:
+                return answer.busy
         window_start, window_end = start - WINDOW_BEFORE, max(end, start + WINDOW_AFTER)
-        busy = await self._ask(calendar_id, window_start, window_end)
-        self._answers[calendar_id] = _Answer(now, window_start, window_end, busy)
-        return busy
+        task = asyncio.create_task(self._ask_and_keep(calendar_id, window_start, window_end))
+        self._asking[calendar_id] = task
+        task.add_done_callback(lambda done: self._done_asking(calendar_id, done))
+        return (await asyncio.shield(task)).busy
+
+    def _done_asking(self, calendar_id: str, task: asyncio.Task[_Answer]) -> None:
+        if self._asking.get(calendar_id) is task:
+            del self._asking[calendar_id]
+
+    async def _ask_and_keep(self, calendar_id: str, start: datetime, end: datetime) -> _Answer:
+        asked_at = time.monotonic()
+        answer = _Answer(asked_at, start, end, await self._ask(calendar_id, start, end))
+        self._answers[calendar_id] = answer
+        return answer
 
     async def _ask(self, calendar_id: str, start: datetime, end: datetime) -> Intervals | None:
         if self._google is None:

@@ -1,5 +1,6 @@
 """Changing and retiring mentors, and who may set a mentor's availability."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -200,3 +201,47 @@ async def test_the_calendar_is_asked_once_per_mentor_while_its_answer_is_kept(
     busy.forget()
     await busy.busy(calendar, start, start + timedelta(days=1))
     assert beyond is not None and await queries() == before + 3
+
+
+async def test_requests_that_arrive_together_share_one_question_to_the_calendar(
+    stack: Stack,
+) -> None:
+    """The first orders for a mentor come together: one freeBusy query answers all of them."""
+    settings = stack.settings.model_copy(update={"google_freebusy_cache_ttl": timedelta(hours=1)})
+    busy = CalendarBusy(settings)
+    calendar = f"together-{uuid.uuid4().hex[:8]}@example.com"
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    block = {
+        "start": (start + timedelta(hours=1)).isoformat(),
+        "end": (start + timedelta(hours=2)).isoformat(),
+    }
+    assert (
+        await stack.sandbox.post(f"/sandbox/calendar/{calendar}/busy", json=block)
+    ).status_code == 201
+
+    async def queries() -> int:
+        calls: dict[str, int] = (await stack.sandbox.get("/sandbox/calls")).json()
+        return calls.get("calendar.freebusy.query", 0)
+
+    before = await queries()
+    answers = await asyncio.gather(
+        *(
+            busy.busy(calendar, start + timedelta(hours=n), start + timedelta(days=3))
+            for n in range(20)
+        )
+    )
+    assert await queries() == before + 1
+    for answer in answers:
+        assert answer is not None
+        assert [(s - start, e - start) for s, e in answer] == [
+            (timedelta(hours=1), timedelta(hours=2))
+        ]
+
+    # One that wants more than the question in flight covers asks again, after it.
+    far = start + timedelta(days=80)
+    near_and_far = await asyncio.gather(
+        busy.busy(calendar, start + timedelta(days=40), start + timedelta(days=41)),
+        busy.busy(calendar, far, far + timedelta(days=1)),
+    )
+    assert all(answer is not None for answer in near_and_far)
+    assert await queries() == before + 3
