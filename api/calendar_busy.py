@@ -5,8 +5,8 @@ the slots of the next weeks and the bookings in them are answered from one query
 per `GOOGLE_FREEBUSY_CACHE_TTL`. Without an answer within `GOOGLE_FREEBUSY_TIMEOUT` (Google
 slow, down, refusing, or not configured) the answer is None, "not checked", and is kept a few
 seconds so that an outage does not slow every request; nothing fails. Requests that find no
-answer kept while one is being asked for wait for that one instead of asking again (the first
-orders for a mentor arrive together).
+answer kept while one is being asked for a window that covers theirs wait for that one instead of
+asking again (the first orders for a mentor arrive together).
 """
 
 import asyncio
@@ -50,6 +50,18 @@ def busy_blocks(answer: dict[str, Any], calendar_id: str) -> Intervals | None:
     )
 
 
+@dataclass(frozen=True)
+class _Asking:
+    """A question to Google in flight, and the window it asks about."""
+
+    task: "asyncio.Task[_Answer]"
+    start: datetime
+    end: datetime
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.start <= start and end <= self.end
+
+
 class CalendarBusy:
     def __init__(self, settings: Settings) -> None:
         self._timeout_s = settings.google_freebusy_timeout.total_seconds()
@@ -60,10 +72,11 @@ class CalendarBusy:
             else None
         )
         self._answers: dict[str, _Answer] = {}
-        self._asking: dict[str, asyncio.Task[_Answer]] = {}
+        self._asking: dict[str, _Asking] = {}
 
     def forget(self) -> None:
         self._answers.clear()
+        self._asking.clear()
 
     def _usable(self, answer: _Answer, start: datetime, end: datetime) -> bool:
         if not (answer.start <= start and end <= answer.end):
@@ -77,18 +90,18 @@ class CalendarBusy:
         if kept is not None and self._usable(kept, start, end):
             return kept.busy
         asking = self._asking.get(calendar_id)
-        if asking is not None:
-            answer = await asyncio.shield(asking)
-            if answer.start <= start and end <= answer.end:
-                return answer.busy
+        # Nothing is kept when the TTL is 0: every request reads the calendar afresh.
+        if asking is not None and self._ttl_s > 0 and asking.covers(start, end):
+            return (await asyncio.shield(asking.task)).busy
         window_start, window_end = start - WINDOW_BEFORE, max(end, start + WINDOW_AFTER)
         task = asyncio.create_task(self._ask_and_keep(calendar_id, window_start, window_end))
-        self._asking[calendar_id] = task
-        task.add_done_callback(lambda done: self._done_asking(calendar_id, done))
+        asked = _Asking(task, window_start, window_end)
+        self._asking[calendar_id] = asked
+        task.add_done_callback(lambda _: self._done_asking(calendar_id, asked))
         return (await asyncio.shield(task)).busy
 
-    def _done_asking(self, calendar_id: str, task: asyncio.Task[_Answer]) -> None:
-        if self._asking.get(calendar_id) is task:
+    def _done_asking(self, calendar_id: str, asked: "_Asking") -> None:
+        if self._asking.get(calendar_id) is asked:
             del self._asking[calendar_id]
 
     async def _ask_and_keep(self, calendar_id: str, start: datetime, end: datetime) -> _Answer:
