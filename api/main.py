@@ -45,8 +45,11 @@ def create_app(
     settings: Settings | None = None,
     temporal: Client | None = None,
     engine: AsyncEngine | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
-    """`temporal` and `engine` may be given (tests); otherwise they come from the settings."""
+    """`temporal` and `engine` may be given (tests); otherwise they come from the settings.
+    `freeze_heap`: once started, what start-up built is kept out of the garbage collector's
+    reach (`mentoring api` does it: it is the whole process; a test process makes many apps)."""
     app_settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
@@ -64,7 +67,8 @@ def create_app(
         relay = asyncio.create_task(
             run_relay(app.state.temporal, app.state.sessions, app_settings.temporal_task_queue)
         )
-        freeze_startup_objects()
+        if freeze_heap:
+            freeze_startup_objects()
         try:
             yield
         finally:
@@ -102,3 +106,8 @@ def create_app(
         app.include_router(router)
     observe(app)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app `mentoring api` serves: the process is the API's alone."""
+    return create_app(freeze_heap=True)

@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> None:
         migrate_to_head(settings.database_url)
     elif args.command == "api":
         _serve(
-            "api.main:create_app", args.host or settings.api_host, args.port or settings.api_port
+            "api.main:create_served_app",
+            args.host or settings.api_host,
+            args.port or settings.api_port,
         )
     elif args.command == "worker":
         _entry("worker:main")()
