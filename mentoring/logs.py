@@ -54,7 +54,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 _SECRET_KEYS = re.compile(r"(?i)authorization|password|secret|token|api_?key|credential|cookie")
 # Keys our own processors write, never masked by name (`span_id` is no secret).
 _OUR_KEYS = frozenset({"event", "timestamp", "level", "logger", "order_id", "workflow_id"})
-# Values our own processors write (a time, a level, a logger's name, ids): never a secret.
+# Values our own processors write at the top of an event (a time, a level, a logger's name,
+# ids): never a secret.
 _OUR_VALUES = frozenset(
     {"timestamp", "level", "logger", "order_id", "workflow_id", "trace_id", "span_id"}
 )
@@ -100,8 +101,6 @@ class SecretMasker:
 
     def _value(self, key: str, value: Any) -> Any:
         if isinstance(value, str):
-            if key in _OUR_VALUES:
-                return value
             if value and key not in _OUR_KEYS and _SECRET_KEYS.search(key):
                 return MASK
             return self.mask(value)
@@ -112,7 +111,10 @@ class SecretMasker:
         return value
 
     def __call__(self, _: Any, __: str, event_dict: EventDict) -> EventDict:
-        return {key: self._value(key, value) for key, value in event_dict.items()}
+        return {
+            key: value if key in _OUR_VALUES and isinstance(value, str) else self._value(key, value)
+            for key, value in event_dict.items()
+        }
 
 
 def add_temporal_context(_: Any, __: str, event_dict: EventDict) -> EventDict:
