@@ -12,6 +12,8 @@ import httpx
 from order_flow import Bench, Config, percentile
 from raw_http import RawConnection
 
+REQUEST_TIMEOUT_S = 60.0
+
 
 async def in_flight(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
     """Run `one(0..count-1)`, `concurrency` at a time; the wall-clock seconds it took."""
@@ -62,12 +64,13 @@ async def webhook_probe(
             }
             began = time.perf_counter()
             try:
-                response = await connection.post_json(
-                    "/v1/webhooks/xendit/invoice", body, {"x-callback-token": token}
-                )
-            except (OSError, asyncio.IncompleteReadError, ValueError):
+                async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                    response = await connection.post_json(
+                        "/v1/webhooks/xendit/invoice", body, {"x-callback-token": token}
+                    )
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
                 bad += 1
-                return
+                return  # this connection is done; the others send what is left
             latencies.append((time.perf_counter() - began) * 1000)
             if response.status != 200:
                 bad += 1
@@ -78,7 +81,8 @@ async def webhook_probe(
     finally:
         for connection in connections:
             await connection.close()
-    return Probe(latencies, time.perf_counter() - began, bad)
+    # Left unsent when every connection failed: failures too.
+    return Probe(latencies, time.perf_counter() - began, bad + len(pending))
 
 
 async def post_order(

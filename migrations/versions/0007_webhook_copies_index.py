@@ -20,16 +20,26 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Over coalesce(): `IS NOT DISTINCT FROM` (a refund's callback may name no invoice) cannot
     # use an index; the store's lookup compares these expressions, then the columns exactly.
-    op.create_index(
-        "ix_webhook_events_copies",
-        "webhook_events",
-        [
-            sa.text("coalesce(invoice_id, '')"),
-            "event_type",
-            sa.text("coalesce(external_id, '')"),
-        ],
-    )
+    # Built concurrently: the webhook keeps storing callbacks while a large table is indexed.
+    with op.get_context().autocommit_block():
+        op.create_index(
+            "ix_webhook_events_copies",
+            "webhook_events",
+            [
+                sa.text("coalesce(invoice_id, '')"),
+                "event_type",
+                sa.text("coalesce(external_id, '')"),
+            ],
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_webhook_events_copies", "webhook_events")
+    with op.get_context().autocommit_block():
+        op.drop_index(
+            "ix_webhook_events_copies",
+            "webhook_events",
+            postgresql_concurrently=True,
+            if_exists=True,
+        )
