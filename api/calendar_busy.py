@@ -100,7 +100,7 @@ class CalendarBusy:
         task.add_done_callback(lambda _: self._done_asking(calendar_id, asked))
         return (await asyncio.shield(task)).busy
 
-    def _done_asking(self, calendar_id: str, asked: "_Asking") -> None:
+    def _done_asking(self, calendar_id: str, asked: _Asking) -> None:
         if self._asking.get(calendar_id) is asked:
             del self._asking[calendar_id]
 

@@ -52,13 +52,13 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
 ]
 _SECRET_KEYS = re.compile(r"(?i)authorization|password|secret|token|api_?key|credential|cookie")
-# Keys our own processors write, never masked by name (`span_id` is no secret).
-_OUR_KEYS = frozenset({"event", "timestamp", "level", "logger", "order_id", "workflow_id"})
 # Values our own processors write at the top of an event (a time, a level, a logger's name,
-# ids): never a secret.
+# ids): never a secret, left as they are.
 _OUR_VALUES = frozenset(
     {"timestamp", "level", "logger", "order_id", "workflow_id", "trace_id", "span_id"}
 )
+# Keys our own processors write, never masked by name (`span_id` is no secret).
+_OUR_KEYS = _OUR_VALUES | {"event"}
 
 
 def _scoped(pattern: re.Pattern[str]) -> str:

@@ -171,12 +171,11 @@ async def test_slot_windows_are_bounded(stack: Stack) -> None:
     assert fine.status_code == 200 and len(fine.json()["slots"]) > 1000
 
 
-async def test_the_calendar_is_asked_once_per_mentor_while_its_answer_is_kept(
-    stack: Stack,
-) -> None:
+async def _calendar_with_one_block(stack: Stack, name: str) -> tuple[CalendarBusy, str, datetime]:
+    """CalendarBusy keeping answers for an hour, and a calendar of its own (`<name>-...`) busy
+    from one to two hours after the start it returns."""
     settings = stack.settings.model_copy(update={"google_freebusy_cache_ttl": timedelta(hours=1)})
-    busy = CalendarBusy(settings)
-    calendar = f"cache-{uuid.uuid4().hex[:8]}@example.com"
+    calendar = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
     start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     block = {
         "start": (start + timedelta(hours=1)).isoformat(),
@@ -185,52 +184,44 @@ async def test_the_calendar_is_asked_once_per_mentor_while_its_answer_is_kept(
     assert (
         await stack.sandbox.post(f"/sandbox/calendar/{calendar}/busy", json=block)
     ).status_code == 201
+    return CalendarBusy(settings), calendar, start
 
-    async def queries() -> int:
-        calls: dict[str, int] = (await stack.sandbox.get("/sandbox/calls")).json()
-        return calls.get("calendar.freebusy.query", 0)
 
-    before = await queries()
+async def _freebusy_queries(stack: Stack) -> int:
+    calls: dict[str, int] = (await stack.sandbox.get("/sandbox/calls")).json()
+    return calls.get("calendar.freebusy.query", 0)
+
+
+async def test_the_calendar_is_asked_once_per_mentor_while_its_answer_is_kept(
+    stack: Stack,
+) -> None:
+    busy, calendar, start = await _calendar_with_one_block(stack, "cache")
+    before = await _freebusy_queries(stack)
     first = await busy.busy(calendar, start, start + timedelta(days=14))
     again = await busy.busy(calendar, start + timedelta(days=1), start + timedelta(days=3))
-    assert await queries() == before + 1
+    assert await _freebusy_queries(stack) == before + 1
     assert first is not None and again is not None
     assert [(s - start, e - start) for s, e in first] == [(timedelta(hours=1), timedelta(hours=2))]
 
     beyond = await busy.busy(calendar, start + timedelta(days=40), start + timedelta(days=41))
     busy.forget()
     await busy.busy(calendar, start, start + timedelta(days=1))
-    assert beyond is not None and await queries() == before + 3
+    assert beyond is not None and await _freebusy_queries(stack) == before + 3
 
 
 async def test_requests_that_arrive_together_share_one_question_to_the_calendar(
     stack: Stack,
 ) -> None:
     """The first orders for a mentor come together: one freeBusy query answers all of them."""
-    settings = stack.settings.model_copy(update={"google_freebusy_cache_ttl": timedelta(hours=1)})
-    busy = CalendarBusy(settings)
-    calendar = f"together-{uuid.uuid4().hex[:8]}@example.com"
-    start = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
-    block = {
-        "start": (start + timedelta(hours=1)).isoformat(),
-        "end": (start + timedelta(hours=2)).isoformat(),
-    }
-    assert (
-        await stack.sandbox.post(f"/sandbox/calendar/{calendar}/busy", json=block)
-    ).status_code == 201
-
-    async def queries() -> int:
-        calls: dict[str, int] = (await stack.sandbox.get("/sandbox/calls")).json()
-        return calls.get("calendar.freebusy.query", 0)
-
-    before = await queries()
+    busy, calendar, start = await _calendar_with_one_block(stack, "together")
+    before = await _freebusy_queries(stack)
     answers = await asyncio.gather(
         *(
             busy.busy(calendar, start + timedelta(hours=n), start + timedelta(days=3))
             for n in range(20)
         )
     )
-    assert await queries() == before + 1
+    assert await _freebusy_queries(stack) == before + 1
     for answer in answers:
         assert answer is not None
         assert [(s - start, e - start) for s, e in answer] == [
@@ -244,4 +235,4 @@ async def test_requests_that_arrive_together_share_one_question_to_the_calendar(
         busy.busy(calendar, far, far + timedelta(days=1)),
     )
     assert all(answer is not None for answer in near_and_far)
-    assert await queries() == before + 3
+    assert await _freebusy_queries(stack) == before + 3
